@@ -1,1 +1,14 @@
-//! tapir
+//! tapir: a web server on its own user-space TCP/IP stack.
+//!
+//! - [`config`]: the typed configuration, errors with file:line and key.
+//! - [`conn`]: per-connection protocol state machines (HTTP/1.1), sans-IO.
+//! - [`respond`]: protocol-neutral responses (files, MIME, errors).
+//! - [`date`]: the `Date` header, formatted once per second.
+//! - [`driver`]: the mio loop; the only code that reads the clock or touches the TAP.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod conn;
+pub mod date;
+pub mod driver;
+pub mod respond;

@@ -1,0 +1,119 @@
+//! Counters for every layer, in one plain struct per layer.
+//!
+//! Names follow Linux's `netstat -s` / SNMP MIB fields where one exists
+//! (`InReceives`, `InHdrErrors`, `OutRsts`, …) so that people who read
+//! Linux counters can read ours. The loop is single-threaded, so these are
+//! plain integers: no atomics, no locks; the server reads them directly.
+
+/// Link-layer (Ethernet) counters.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EthernetStats {
+    /// Frames handed to the interface.
+    pub rx_frames: u64,
+    /// Frames the interface emitted.
+    pub tx_frames: u64,
+    /// Frames shorter than an Ethernet header.
+    pub rx_truncated: u64,
+    /// Frames addressed to another unicast MAC or to a multicast group.
+    pub rx_not_for_us: u64,
+    /// Frames of an EtherType we do not speak (IPv6 included).
+    pub rx_unknown_ethertype: u64,
+}
+
+/// ARP and neighbour-cache counters.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ArpStats {
+    /// ARP requests for our address that we answered.
+    pub requests_answered: u64,
+    /// ARP requests we sent to resolve a neighbour.
+    pub requests_sent: u64,
+    /// ARP replies received.
+    pub replies_received: u64,
+    /// ARP packets dropped: malformed, unsupported, or not for us.
+    pub dropped: u64,
+    /// Outgoing frames dropped because the pending-resolution queue was full.
+    pub pending_dropped: u64,
+}
+
+/// IPv4 counters (`netstat -s` "Ip:" section names).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Ipv4Stats {
+    /// InReceives: IPv4 packets received.
+    pub in_receives: u64,
+    /// InHdrErrors: bad version, header length or total length.
+    pub in_hdr_errors: u64,
+    /// InCsumErrors: bad header checksum.
+    pub in_csum_errors: u64,
+    /// InAddrErrors: destination is not our address.
+    pub in_addr_errors: u64,
+    /// InUnknownProtos: a protocol we do not handle (UDP included).
+    pub in_unknown_protos: u64,
+    /// ReasmFails: fragments, which we drop (no reassembly).
+    pub reasm_fails: u64,
+    /// InDelivers: packets handed to ICMP or TCP.
+    pub in_delivers: u64,
+    /// OutRequests: packets we sent.
+    pub out_requests: u64,
+    /// OutNoRoutes: nothing to send to (no gateway for an off-link address).
+    pub out_no_routes: u64,
+}
+
+/// ICMPv4 counters.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IcmpStats {
+    /// InMsgs.
+    pub in_msgs: u64,
+    /// InErrors: malformed or bad checksum.
+    pub in_errors: u64,
+    /// InEchos.
+    pub in_echos: u64,
+    /// InDestUnreachs.
+    pub in_dest_unreachs: u64,
+    /// OutMsgs.
+    pub out_msgs: u64,
+    /// OutEchoReps.
+    pub out_echo_reps: u64,
+}
+
+/// TCP counters at the interface level (`netstat -s` "Tcp:" names).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TcpStats {
+    /// ActiveOpens.
+    pub active_opens: u64,
+    /// PassiveOpens.
+    pub passive_opens: u64,
+    /// AttemptFails: connections that went from SYN-RECEIVED/SYN-SENT to CLOSED.
+    pub attempt_fails: u64,
+    /// EstabResets: connections reset from ESTABLISHED or CLOSE-WAIT.
+    pub estab_resets: u64,
+    /// CurrEstab: connections now in ESTABLISHED or CLOSE-WAIT.
+    pub curr_estab: u64,
+    /// InSegs: segments received, including erroneous ones.
+    pub in_segs: u64,
+    /// OutSegs: segments sent.
+    pub out_segs: u64,
+    /// InErrs: segments dropped as malformed.
+    pub in_errs: u64,
+    /// InCsumErrors.
+    pub in_csum_errors: u64,
+    /// OutRsts: RST segments sent.
+    pub out_rsts: u64,
+    /// Segments to a port nobody listens on (answered with RST).
+    pub no_port: u64,
+    /// ListenOverflows: the accept queue was full.
+    pub listen_overflows: u64,
+    /// ListenDrops: SYNs or handshake ACKs dropped at a listener.
+    pub listen_drops: u64,
+    /// Sockets now in TIME-WAIT (`TW` in /proc/net/sockstat).
+    pub time_wait: u64,
+}
+
+/// All counters of one interface.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub ethernet: EthernetStats,
+    pub arp: ArpStats,
+    pub ipv4: Ipv4Stats,
+    pub icmp: IcmpStats,
+    pub tcp: TcpStats,
+}

@@ -1,0 +1,578 @@
+//! Segment departure and timers: `dispatch` and `poll_at`.
+//!
+//! One function, `plan`, decides what the next segment is; `poll_at` asks it
+//! whether anything is due now and `dispatch` builds and emits it, so the two
+//! cannot disagree: after `dispatch` returns `Ok(false)`, `poll_at` is later
+//! than `now` (or `None`). Timers are data (`Timer` plus the delayed-ACK
+//! deadline); an expired timer is handled at the start of `dispatch`, and
+//! handling is idempotent: calling `dispatch` early changes nothing.
+
+use tracing::debug;
+
+use super::congestion::CongestionControl;
+use super::socket::Timer;
+use super::{State, TcpError, TcpSocket};
+use crate::time::Instant;
+use crate::wire::{TcpControl, TcpRepr, TcpSeqNumber, TcpTimestampRepr};
+
+/// What the next segment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Rst,
+    /// SYN, or SYN-ACK in SYN-RECEIVED.
+    Syn,
+    /// Data and/or FIN.
+    Data,
+    /// A bare ACK (or window update).
+    Ack,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    kind: Kind,
+    seq: TcpSeqNumber,
+    /// Offset of the payload in the send buffer.
+    offset: usize,
+    len: usize,
+    fin: bool,
+    /// Fast retransmit / NewReno partial-ACK retransmission of SND.UNA.
+    front: bool,
+    /// Zero-window probe.
+    probe: bool,
+}
+
+impl Plan {
+    fn control(kind: Kind, seq: TcpSeqNumber) -> Plan {
+        Plan {
+            kind,
+            seq,
+            offset: 0,
+            len: 0,
+            fin: false,
+            front: false,
+            probe: false,
+        }
+    }
+}
+
+impl TcpSocket {
+    /// Emit the next segment due at `now`, if any. `emit` builds the frame
+    /// around the segment (the payload is borrowed from the send buffer) and
+    /// sends it; if it fails, nothing changes and the error is returned.
+    /// Returns `Ok(true)` if a segment was emitted: call again until
+    /// `Ok(false)`. Expired timers are handled first; calling early is
+    /// harmless.
+    pub fn dispatch<E>(
+        &mut self,
+        now: Instant,
+        emit: impl FnOnce(&TcpRepr<'_>) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        self.arm_timers(now);
+        self.handle_timers(now);
+        self.idle_restart(now);
+        let ack_due = self.ack_now || self.ack_deadline.is_some_and(|at| at <= now);
+        let Some(plan) = self.plan(ack_due) else {
+            return Ok(false);
+        };
+        let plan = {
+            let (repr, plan) = self.build(plan, now);
+            emit(&repr)?;
+            plan
+        };
+        self.after_emit(plan, now);
+        Ok(true)
+    }
+
+    /// When `dispatch` must next be called: `None` when nothing is pending;
+    /// a time at or before now (`Instant::ZERO`) when a segment is ready.
+    /// Covers data, ACKs and FIN ready to send, the delayed-ACK deadline,
+    /// retransmission, persist, TIME-WAIT and FIN-WAIT-2 timers, and a
+    /// final RST after `Closed`.
+    pub fn poll_at(&self) -> Option<Instant> {
+        if self.rst_pending {
+            return Some(Instant::ZERO);
+        }
+        if self.state == State::Closed {
+            return None;
+        }
+        if self.timer_to_arm(Instant::ZERO).is_some() || self.plan(false).is_some() {
+            return Some(Instant::ZERO);
+        }
+        match (self.timer.expires_at(), self.ack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- timers -----
+
+    /// The timer that should run but does not yet (its deadline counted from
+    /// `now`), if any.
+    fn timer_to_arm(&self, now: Instant) -> Option<Timer> {
+        match self.state {
+            State::FinWait2 if self.released && !matches!(self.timer, Timer::Close { .. }) => {
+                Some(Timer::Close {
+                    expires_at: now + self.config.fin_timeout,
+                })
+            }
+            State::Established
+            | State::CloseWait
+            | State::FinWait1
+            | State::Closing
+            | State::LastAck => {
+                // RFC 9293 §3.8.6.1: probe a zero window while data waits.
+                let persist = self.snd_wnd == 0 && !self.tx.is_empty();
+                match self.timer {
+                    Timer::Persist { .. } if !persist => Some(if self.snd_max > self.snd_una {
+                        Timer::Retransmit {
+                            expires_at: now + self.rtt.rto(),
+                        }
+                    } else {
+                        Timer::Idle
+                    }),
+                    Timer::Idle | Timer::Retransmit { .. } if persist => Some(Timer::Persist {
+                        expires_at: now + self.rtt.backed_off(self.persist_backoff),
+                    }),
+                    // RFC 6298 §5.1: anything outstanding runs the timer.
+                    Timer::Idle if self.snd_max > self.snd_una => Some(Timer::Retransmit {
+                        expires_at: now + self.rtt.rto(),
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Start or switch timers that state changes without a clock (the
+    /// application's calls, window changes) call for.
+    pub(super) fn arm_timers(&mut self, now: Instant) {
+        if let Some(timer) = self.timer_to_arm(now) {
+            if matches!(self.timer, Timer::Persist { .. })
+                && !matches!(timer, Timer::Persist { .. })
+            {
+                self.persist_backoff = 0;
+                self.probe_pending = false;
+            }
+            self.timer = timer;
+        }
+    }
+
+    fn handle_timers(&mut self, now: Instant) {
+        match self.timer {
+            Timer::Retransmit { expires_at } if now >= expires_at => {
+                self.on_retransmit_timeout(now)
+            }
+            Timer::Persist { expires_at } if now >= expires_at => self.on_persist_timeout(now),
+            Timer::Close { expires_at } if now >= expires_at => self.on_close_timeout(),
+            _ => {}
+        }
+    }
+
+    /// RFC 6298 §5.4-5.7: retransmit the earliest unacknowledged segment
+    /// (we go back to SND.UNA), back off, restart the timer; give up after
+    /// the configured number of retries.
+    fn on_retransmit_timeout(&mut self, now: Instant) {
+        if self.snd_max == self.snd_una && !(self.syn_unacked() && self.snd_max == self.iss + 1) {
+            self.timer = Timer::Idle;
+            return;
+        }
+        let limit = match self.state {
+            State::SynSent => self.config.syn_retries,
+            State::SynReceived => self.config.synack_retries,
+            _ => self.config.retries2,
+        };
+        if self.retransmits >= limit {
+            debug!(
+                local = %self.tuple.local,
+                remote = %self.tuple.remote,
+                state = %self.state,
+                retransmits = self.retransmits,
+                "retransmission limit reached; giving up"
+            );
+            match self.state {
+                // A half-open connection is dropped silently (as Linux
+                // does); an unanswered SYN has nobody to reset.
+                State::SynSent | State::SynReceived => {
+                    self.error = Some(TcpError::TimedOut);
+                    self.set_state(State::Closed);
+                }
+                _ => self.abort_with(Some(TcpError::TimedOut)),
+            }
+            return;
+        }
+        self.retransmits += 1;
+        self.rtt.back_off();
+        if self.syn_unacked() {
+            self.syn_retransmitted = true;
+            self.snd_nxt = self.iss;
+        } else {
+            let flight = self.snd_max - self.snd_una;
+            self.cc
+                .on_retransmit_timeout(flight, self.max_payload_base(), self.retransmits == 1);
+            self.recovery = None;
+            self.dup_acks = 0;
+            // RFC 6582 §3.2 step 1 after a timeout: no fast retransmit for
+            // data sent before it.
+            self.recover = Some(self.snd_max);
+            self.retransmit_front = false;
+            self.snd_nxt = self.snd_una;
+        }
+        self.timer = Timer::Retransmit {
+            expires_at: now + self.rtt.rto(),
+        };
+        debug!(
+            local = %self.tuple.local,
+            remote = %self.tuple.remote,
+            una = self.snd_una.to_u32(),
+            retransmits = self.retransmits,
+            rto_ms = self.rtt.rto().as_millis() as u64,
+            "retransmission timeout"
+        );
+    }
+
+    /// The persist timer fired: send a one-byte probe and back off. The
+    /// connection stays open as long as probes are answered (RFC 1122
+    /// §4.2.2.17); `retries2` unanswered probes abort it.
+    fn on_persist_timeout(&mut self, now: Instant) {
+        if self.probes >= self.config.retries2 {
+            debug!(local = %self.tuple.local, remote = %self.tuple.remote, probes = self.probes, "window probes unanswered; giving up");
+            self.abort_with(Some(TcpError::TimedOut));
+            return;
+        }
+        self.probes += 1;
+        self.persist_backoff = (self.persist_backoff + 1).min(16);
+        // Bytes past a zero window were not accepted: probe from SND.UNA.
+        self.snd_nxt = self.snd_una;
+        self.probe_pending = true;
+        self.timer = Timer::Persist {
+            expires_at: now + self.rtt.backed_off(self.persist_backoff),
+        };
+    }
+
+    fn on_close_timeout(&mut self) {
+        match self.state {
+            State::TimeWait => self.set_state(State::Closed),
+            // Linux resets an orphan whose peer never sends its FIN.
+            State::FinWait2 => self.abort_with(None),
+            _ => self.timer = Timer::Idle,
+        }
+    }
+
+    /// RFC 5681 §4.1: after an idle period longer than the RTO, restart
+    /// from at most the initial window.
+    fn idle_restart(&mut self, now: Instant) {
+        if self.snd_max == self.snd_una
+            && !self.syn_unacked()
+            && self.unsent() > 0
+            && now - self.last_send > self.rtt.rto()
+        {
+            self.cc.on_idle_restart(self.max_payload_base());
+        }
+    }
+
+    // ----- what to send -----
+
+    /// SACK blocks for our next ACK (RFC 2018 §4): the block holding the
+    /// most recent out-of-order segment first, then the others in order.
+    fn sack_blocks(&self) -> [Option<(u32, u32)>; 4] {
+        let mut blocks = [None; 4];
+        if !self.sack_ok || self.assembler.is_empty() {
+            return blocks;
+        }
+        let max = if self.timestamps.is_some() { 3 } else { 4 };
+        let to_seq = |(start, end): (usize, usize)| {
+            (
+                (self.rcv_nxt + start).to_u32(),
+                (self.rcv_nxt + end).to_u32(),
+            )
+        };
+        let recent = self
+            .sack_recent
+            .filter(|&r| r >= self.rcv_nxt)
+            .and_then(|r| self.assembler.range_containing(r - self.rcv_nxt));
+        let mut n = 0;
+        if let Some(range) = recent {
+            blocks[0] = Some(to_seq(range));
+            n = 1;
+        }
+        for range in self.assembler.ranges() {
+            if n == max {
+                break;
+            }
+            if Some(range) != recent {
+                blocks[n] = Some(to_seq(range));
+                n += 1;
+            }
+        }
+        blocks
+    }
+
+    /// Largest payload of our next segment: the MSS less the options it
+    /// carries (RFC 9293 §3.7.1).
+    fn max_payload(&self) -> usize {
+        let sacks = self.sack_blocks().iter().flatten().count();
+        let sack_len = if sacks > 0 { 4 + 8 * sacks } else { 0 };
+        self.max_payload_base() - sack_len
+    }
+
+    /// Whether the window opened enough to be worth a segment of its own:
+    /// by at least the SWS threshold (RFC 9293 §3.8.6.2.2) and to at least
+    /// twice what the peer still sees (Linux `tcp_cleanup_rbuf`).
+    fn window_update_due(&self) -> bool {
+        if !matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) {
+            return false;
+        }
+        let current = self.rcv_wnd();
+        let new = self.window_to_advertise();
+        new >= current + self.sws_threshold() && new >= 2 * current
+    }
+
+    /// The next segment, if one is due; `ack_due` when the delayed ACK has
+    /// expired.
+    fn plan(&self, ack_due: bool) -> Option<Plan> {
+        if self.rst_pending {
+            return Some(Plan::control(Kind::Rst, self.snd_max));
+        }
+        match self.state {
+            State::Closed | State::Listen => return None,
+            State::SynSent => {
+                return (self.snd_nxt == self.iss).then(|| Plan::control(Kind::Syn, self.iss));
+            }
+            State::SynReceived if self.snd_nxt == self.iss => {
+                return Some(Plan::control(Kind::Syn, self.iss));
+            }
+            State::Established
+            | State::CloseWait
+            | State::FinWait1
+            | State::Closing
+            | State::LastAck => {
+                if let Some(plan) = self.plan_data() {
+                    return Some(plan);
+                }
+            }
+            State::SynReceived | State::FinWait2 | State::TimeWait => {}
+        }
+        if ack_due || self.ack_now || self.window_update_due() {
+            return Some(Plan::control(Kind::Ack, self.snd_nxt));
+        }
+        None
+    }
+
+    /// Data and/or FIN to send now, under the peer's window, the congestion
+    /// window, Nagle and sender-side SWS avoidance.
+    fn plan_data(&self) -> Option<Plan> {
+        let max_payload = self.max_payload();
+        let tx_start = self.tx_start();
+        let data_end = self.tx_end();
+        let fin_sent = self.fin_queued && self.snd_max > data_end;
+
+        if self.retransmit_front && self.snd_max > self.snd_una {
+            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 4: resend SND.UNA.
+            let seq = self.snd_una;
+            let outstanding_data = if data_end > seq { data_end - seq } else { 0 };
+            let len = outstanding_data.min(max_payload).min(self.snd_max - seq);
+            let fin = fin_sent && seq + len == data_end;
+            if len > 0 || fin {
+                return Some(Plan {
+                    kind: Kind::Data,
+                    seq,
+                    offset: seq - tx_start,
+                    len,
+                    fin,
+                    front: true,
+                    probe: false,
+                });
+            }
+        }
+
+        let seq = self.snd_nxt;
+        let offset = if seq > tx_start { seq - tx_start } else { 0 };
+        let unsent = self.unsent();
+
+        if self.probe_pending && self.snd_wnd == 0 && unsent > 0 {
+            // RFC 9293 §3.8.6.1: one byte past the zero window.
+            return Some(Plan {
+                kind: Kind::Data,
+                seq,
+                offset,
+                len: 1,
+                fin: false,
+                front: false,
+                probe: true,
+            });
+        }
+
+        let fin_unsent = self.fin_queued && seq <= data_end;
+        if unsent == 0 && !fin_unsent {
+            return None;
+        }
+        let window = self.snd_wnd.min(self.cc.window());
+        let allowed = window.saturating_sub(self.in_flight());
+        let len = unsent.min(allowed).min(max_payload);
+        let fin = fin_unsent && len == unsent;
+        if len == 0 && !fin {
+            return None;
+        }
+        if len > 0 && len < max_payload && !fin {
+            // RFC 9293 §3.7.4 (Nagle) and §3.8.6.2.1 (sender SWS avoidance):
+            // a short segment goes out only if it empties the queue and
+            // nothing is in flight (or Nagle is off), or it is at least half
+            // the largest window the peer offered, or it is a retransmission.
+            let empties_queue = len == unsent;
+            let nagle_ok = empties_queue && (self.in_flight() == 0 || self.config.nodelay);
+            let sws_ok = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
+            let retransmission = seq < self.snd_max;
+            if !(nagle_ok || sws_ok || retransmission) {
+                return None;
+            }
+        }
+        Some(Plan {
+            kind: Kind::Data,
+            seq,
+            offset,
+            len,
+            fin,
+            front: false,
+            probe: false,
+        })
+    }
+
+    /// The segment for `plan`; the payload may come back shorter (the send
+    /// ring's wrap), so the adjusted plan is returned too.
+    fn build(&self, mut plan: Plan, now: Instant) -> (TcpRepr<'_>, Plan) {
+        let mut repr = TcpRepr {
+            src_port: self.tuple.local.port,
+            dst_port: self.tuple.remote.port,
+            control: TcpControl::None,
+            seq_number: plan.seq,
+            ack_number: Some(self.rcv_nxt),
+            window_len: 0,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 4],
+            timestamp: None,
+            payload: &[],
+        };
+        let tsval = |recent: u32| {
+            self.timestamps
+                .map(|ts| TcpTimestampRepr::new(self.tsval(now, ts.offset), recent))
+        };
+        match plan.kind {
+            Kind::Rst => {
+                // Linux sends its active resets with ACK; the window is 0.
+                repr.control = TcpControl::Rst;
+                return (repr, plan);
+            }
+            Kind::Syn => {
+                repr.control = TcpControl::Syn;
+                // NOTE(cast): syn_window() is at most u16::MAX.
+                repr.window_len = self.syn_window() as u16;
+                repr.max_seg_size = Some(self.config.mss);
+                if self.state == State::SynSent {
+                    repr.ack_number = None;
+                    repr.window_scale = self.config.window_scaling.then_some(self.rcv_wscale);
+                    repr.sack_permitted = self.config.sack;
+                    repr.timestamp = tsval(0);
+                } else {
+                    repr.window_scale = self.window_scaling.then_some(self.rcv_wscale);
+                    repr.sack_permitted = self.sack_ok;
+                    repr.timestamp = tsval(self.timestamps.map_or(0, |ts| ts.recent));
+                }
+                return (repr, plan);
+            }
+            Kind::Data => {
+                let payload = self.tx.get_allocated(plan.offset, plan.len);
+                if payload.len() < plan.len {
+                    plan.len = payload.len();
+                    plan.fin = false;
+                }
+                repr.payload = payload;
+                if plan.fin {
+                    repr.control = TcpControl::Fin;
+                }
+            }
+            Kind::Ack => {}
+        }
+        let window = self.window_to_advertise() >> self.rcv_wscale;
+        // NOTE(cast): window_to_advertise() is at most u16::MAX << rcv_wscale.
+        repr.window_len = window.min(usize::from(u16::MAX)) as u16;
+        repr.timestamp = tsval(self.timestamps.map_or(0, |ts| ts.recent));
+        repr.sack_ranges = self.sack_blocks();
+        (repr, plan)
+    }
+
+    /// Bookkeeping after `emit` succeeded.
+    fn after_emit(&mut self, plan: Plan, now: Instant) {
+        match plan.kind {
+            Kind::Rst => {
+                self.rst_pending = false;
+                return;
+            }
+            Kind::Syn => {
+                let first = self.snd_max == self.iss;
+                self.snd_nxt = self.iss + 1;
+                if self.snd_max < self.snd_nxt {
+                    self.snd_max = self.snd_nxt;
+                }
+                if first && !self.syn_retransmitted {
+                    self.rtt.start_timing(self.snd_nxt, now);
+                }
+                if !matches!(self.timer, Timer::Retransmit { .. }) {
+                    self.timer = Timer::Retransmit {
+                        expires_at: now + self.rtt.rto(),
+                    };
+                }
+                if self.state == State::SynSent {
+                    return;
+                }
+            }
+            Kind::Data => {
+                let end = plan.seq + plan.len + usize::from(plan.fin);
+                let retransmission = plan.seq < self.snd_max;
+                if !plan.front && end > self.snd_nxt {
+                    self.snd_nxt = end;
+                }
+                if end > self.snd_max {
+                    self.snd_max = end;
+                }
+                if !retransmission && self.timestamps.is_none() {
+                    self.rtt.start_timing(end, now);
+                }
+                if plan.front {
+                    self.retransmit_front = false;
+                }
+                if plan.probe {
+                    self.probe_pending = false;
+                }
+                if self.timer == Timer::Idle {
+                    self.timer = Timer::Retransmit {
+                        expires_at: now + self.rtt.rto(),
+                    };
+                }
+                if plan.len > 0 {
+                    self.last_send = now;
+                }
+            }
+            Kind::Ack => {}
+        }
+        // The segment carried our ACK and window.
+        let window = if plan.kind == Kind::Syn {
+            self.syn_window()
+        } else {
+            self.window_to_advertise()
+        };
+        let edge = self.rcv_nxt + window;
+        if edge > self.rcv_adv {
+            self.rcv_adv = edge;
+        }
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.rcv_unacked = 0;
+        self.rcv_ack_sent = self.rcv_nxt;
+    }
+}

@@ -1,0 +1,1095 @@
+//! The configuration file: `tapir --config PATH`.
+//!
+//! Job: read a TOML file into the typed [`Config`] the rest of the server
+//! uses, filling every missing table and key with its default, and reject
+//! anything else with an error an operator can act on.
+//!
+//! Contract:
+//! - Every table (`[net]`, `[http]`, `[tcp]`, `[log]`) and every key is
+//!   optional; `conf/tapir.toml` documents each key and its default.
+//! - Unknown keys, wrong types and bad values are errors. Their `Display` is
+//!   `PATH:LINE: key `table.key`: what is wrong`, where LINE is the line of
+//!   the offending key or value. A semantic error about a key the file does
+//!   not set (a default that does not fit) has no line: `PATH: key `...`: ...`.
+//! - Relative paths (`http.root`) are relative to the directory holding the
+//!   configuration file; `root` is resolved to an absolute path and must be
+//!   an existing directory when the configuration is loaded.
+//! - Durations are strings with a unit, as humantime reads them: `"40ms"`,
+//!   `"15s"`, `"2h"`, `"1m 30s"`.
+//!
+//! Loading is the only I/O here: reading the file and checking `root`.
+
+use std::fmt;
+use std::io;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from (as given on the command line).
+    pub path: PathBuf,
+    /// `[net]`: the TAP device and tapir's address on it.
+    pub net: NetConfig,
+    /// `[http]`: the web server.
+    pub http: HttpConfig,
+    /// `[tcp]`: the user-space TCP stack.
+    pub tcp: TcpKeys,
+    /// `[log]`: tracing output.
+    pub log: LogConfig,
+}
+
+/// `[net]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetConfig {
+    /// TAP interface name (`tap`, default `"tap0"`).
+    pub tap: String,
+    /// The host side's address and prefix length (`host_addr`, default
+    /// `"10.7.0.1/24"`): assigned to the TAP interface in the kernel.
+    pub host_addr: (Ipv4Addr, u8),
+    /// tapir's own address (`addr`, default `"10.7.0.2"`), inside
+    /// `host_addr`'s subnet.
+    pub addr: Ipv4Addr,
+    /// Link MTU in bytes (`mtu`, default 1500, 576..=9000).
+    pub mtu: u16,
+    /// Next hop for off-subnet destinations (`gateway`, default the address
+    /// in `host_addr`).
+    pub gateway: Option<Ipv4Addr>,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// TCP port to listen on (`port`, default 80).
+    pub port: u16,
+    /// Document root, absolute and canonical (`root`, default `"www"`).
+    pub root: PathBuf,
+    /// Idle time allowed between keep-alive requests (`keepalive_timeout`,
+    /// default 15 s; `"0s"` turns keep-alive off).
+    pub keepalive_timeout: Duration,
+    /// Requests served on one connection before closing it
+    /// (`keepalive_requests`, default 1000).
+    pub keepalive_requests: u32,
+    /// Time allowed to receive a request's header section
+    /// (`header_timeout`, default 60 s; nginx's `client_header_timeout`).
+    pub header_timeout: Duration,
+}
+
+/// `[tcp]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpKeys {
+    /// Receive buffer per connection in bytes (`recv_buffer`, default 262144).
+    pub recv_buffer: usize,
+    /// Send buffer per connection in bytes (`send_buffer`, default 262144).
+    pub send_buffer: usize,
+    /// Disable Nagle's algorithm (`nodelay`, default false).
+    pub nodelay: bool,
+    /// Delayed-ACK timer (`delayed_ack`, default 40 ms).
+    pub delayed_ack: Duration,
+    /// Lower bound of the retransmission timeout (`rto_min`, default 200 ms).
+    pub rto_min: Duration,
+    /// Retransmissions of data before giving up (`retries2`, default 15).
+    pub retries2: u32,
+    /// SYN-ACK retransmissions (`synack_retries`, default 5).
+    pub synack_retries: u32,
+    /// Maximum segment lifetime; TIME-WAIT lasts 2×MSL (`msl`, default 30 s).
+    pub msl: Duration,
+    /// FIN-WAIT-2 timeout (`fin_timeout`, default 60 s).
+    pub fin_timeout: Duration,
+    /// Accept queue length (`backlog`, default 511).
+    pub backlog: usize,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// A tracing `EnvFilter` directive (`level`, default `"info"`);
+    /// `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for NetConfig {
+    fn default() -> NetConfig {
+        NetConfig {
+            tap: "tap0".to_owned(),
+            host_addr: (Ipv4Addr::new(10, 7, 0, 1), 24),
+            addr: Ipv4Addr::new(10, 7, 0, 2),
+            mtu: 1500,
+            gateway: None,
+        }
+    }
+}
+
+impl Default for TcpKeys {
+    fn default() -> TcpKeys {
+        TcpKeys {
+            recv_buffer: 262_144,
+            send_buffer: 262_144,
+            nodelay: false,
+            delayed_ack: Duration::from_millis(40),
+            rto_min: Duration::from_millis(200),
+            retries2: 15,
+            synack_retries: 5,
+            msl: Duration::from_secs(30),
+            fin_timeout: Duration::from_secs(60),
+            backlog: 511,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// Default `http.root`, relative to the configuration file's directory.
+pub const DEFAULT_ROOT: &str = "www";
+/// Smallest accepted `net.mtu`: the IPv4 minimum datagram size every host
+/// must accept (RFC 791).
+pub const MTU_MIN: u16 = 576;
+/// Largest accepted `net.mtu`: a common jumbo-frame size.
+pub const MTU_MAX: u16 = 9000;
+/// Longest interface name Linux accepts (IFNAMSIZ - 1).
+pub const TAP_NAME_MAX: usize = 15;
+/// Smallest accepted socket buffer.
+pub const TCP_BUFFER_MIN: usize = 1024;
+/// Largest accepted socket buffer: the largest window RFC 7323 window
+/// scaling can advertise (2^30 bytes).
+pub const TCP_BUFFER_MAX: usize = 1 << 30;
+/// RFC 1122 §4.2.3.2: an ACK must not be delayed by more than 0.5 s.
+pub const DELAYED_ACK_MAX: Duration = Duration::from_millis(500);
+
+/// Why a configuration could not be loaded. The server refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error's kind.
+        kind: io::ErrorKind,
+        /// The I/O error's text.
+        message: String,
+    },
+    /// The text is not TOML (bad syntax, duplicate keys).
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the error.
+        line: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// A key is unknown, has the wrong type, or a value that does not fit.
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the key or value; `None` if the file does not set
+        /// the key and its default is what does not fit.
+        line: Option<usize>,
+        /// Dotted key, e.g. `http.port`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, message, .. } => {
+                write!(
+                    f,
+                    "{}: cannot read configuration: {message}",
+                    path.display()
+                )
+            }
+            ConfigError::Syntax {
+                path,
+                line,
+                message,
+            } => {
+                write!(f, "{}:{line}: invalid TOML: {message}", path.display())
+            }
+            ConfigError::Key {
+                path,
+                line: Some(line),
+                key,
+                message,
+            } => {
+                write!(f, "{}:{line}: key `{key}`: {message}", path.display())
+            }
+            ConfigError::Key {
+                path,
+                line: None,
+                key,
+                message,
+            } => {
+                write!(f, "{}: key `{key}`: {message}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads and checks the file at `path`. Call once at start-up.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            kind: e.kind(),
+            message: e.to_string(),
+        })?;
+        Config::from_str(&text, path)
+    }
+
+    /// Parses and checks `text` as if read from `path`: `path` names the
+    /// file in errors and its directory anchors relative paths.
+    pub fn from_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| serde_error(text, path, e))?;
+        Checker { text, path }.check(raw)
+    }
+}
+
+/// Turns a deserialisation error into a [`ConfigError`] naming line and key.
+fn serde_error(
+    text: &str,
+    path: &Path,
+    err: serde_path_to_error::Error<toml::de::Error>,
+) -> ConfigError {
+    // `toml::Spanned` shows up in the path as private field names; drop them.
+    let key = err
+        .path()
+        .iter()
+        .map(|seg| seg.to_string())
+        .filter(|seg| !seg.starts_with("$__"))
+        .collect::<Vec<_>>()
+        .join(".");
+    let inner = err.into_inner();
+    let line = inner.span().map_or(1, |span| line_of(text, span.start));
+    let message = inner.message().trim().replace('\n', ": ");
+    if key.is_empty() || key == "?" {
+        return ConfigError::Syntax {
+            path: path.to_owned(),
+            line,
+            message,
+        };
+    }
+    let message = match message.strip_prefix("unknown field ") {
+        Some(rest) => format!("unknown key {rest}"),
+        None => message,
+    };
+    ConfigError::Key {
+        path: path.to_owned(),
+        line: Some(line),
+        key,
+        message,
+    }
+}
+
+/// 1-based line number of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    let end = at.min(text.len());
+    1 + text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+// ---------------------------------------------------------------------------
+// The file as written: every leaf optional and spanned, so semantic checks
+// can name the line.
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    net: RawNet,
+    http: RawHttp,
+    tcp: RawTcp,
+    log: RawLog,
+}
+
+type Opt<T> = Option<Spanned<T>>;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawNet {
+    tap: Opt<String>,
+    host_addr: Opt<Cidr>,
+    addr: Opt<Ipv4Addr>,
+    mtu: Opt<u16>,
+    gateway: Opt<Ipv4Addr>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawHttp {
+    port: Opt<u16>,
+    root: Opt<PathBuf>,
+    keepalive_timeout: Opt<Dur>,
+    keepalive_requests: Opt<u32>,
+    header_timeout: Opt<Dur>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawTcp {
+    recv_buffer: Opt<usize>,
+    send_buffer: Opt<usize>,
+    nodelay: Opt<bool>,
+    delayed_ack: Opt<Dur>,
+    rto_min: Opt<Dur>,
+    retries2: Opt<u32>,
+    synack_retries: Opt<u32>,
+    msl: Opt<Dur>,
+    fin_timeout: Opt<Dur>,
+    backlog: Opt<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    level: Opt<String>,
+}
+
+/// A duration written with a unit (`"15s"`), read by humantime.
+#[derive(Debug, Clone, Copy)]
+struct Dur(Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration with a unit, like \"15s\", \"40ms\" or \"2h\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                humantime::parse_duration(s).map(Dur).map_err(|e| {
+                    E::custom(format_args!(
+                        "invalid duration {s:?} ({e}); write a number and a unit, \
+                         like \"15s\", \"40ms\" or \"2h\""
+                    ))
+                })
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// An IPv4 address with a prefix length: `"10.7.0.1/24"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cidr {
+    addr: Ipv4Addr,
+    prefix: u8,
+}
+
+impl Cidr {
+    fn mask(self) -> u32 {
+        match self.prefix {
+            0 => 0,
+            p => u32::MAX << (32 - u32::from(p.min(32))),
+        }
+    }
+
+    fn contains(self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
+    }
+
+    /// The subnet's network or broadcast address (which no host may use),
+    /// for prefixes that have them (RFC 3021: a /31 has neither).
+    fn is_network_or_broadcast(self, ip: Ipv4Addr) -> bool {
+        if self.prefix >= 31 {
+            return false;
+        }
+        let host_bits = u32::from(ip) & !self.mask();
+        host_bits == 0 || host_bits == !self.mask()
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let bad = || format!("expected ADDRESS/PREFIX like \"10.7.0.1/24\", got {s:?}");
+        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+        let addr = Ipv4Addr::from_str(addr).map_err(|_| bad())?;
+        let prefix = u8::from_str(prefix).map_err(|_| bad())?;
+        if !(1..=31).contains(&prefix) {
+            return Err(format!("prefix length /{prefix} must be between 1 and 31"));
+        }
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Cidr, D::Error> {
+        let s = String::deserialize(d)?;
+        Cidr::from_str(&s).map_err(de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Semantic checks after deserialising.
+
+/// A value with the span it came from (`None`: the default).
+struct Val<T> {
+    value: T,
+    span: Option<Range<usize>>,
+}
+
+impl<T> Val<T> {
+    fn or(raw: Opt<T>, default: T) -> Val<T> {
+        match raw {
+            Some(s) => {
+                let span = s.span();
+                Val {
+                    value: s.into_inner(),
+                    span: Some(span),
+                }
+            }
+            None => Val {
+                value: default,
+                span: None,
+            },
+        }
+    }
+}
+
+fn dur_or(raw: Opt<Dur>, default: Duration) -> Val<Duration> {
+    let v = Val::or(raw, Dur(default));
+    Val {
+        value: v.value.0,
+        span: v.span,
+    }
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Checker<'_> {
+    fn err<T>(&self, key: &str, v: &Val<T>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Key {
+            path: self.path.to_owned(),
+            line: v.span.as_ref().map(|s| line_of(self.text, s.start)),
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// `Ok` if `ok`, otherwise an error about `key`.
+    fn ensure<T>(
+        &self,
+        ok: bool,
+        key: &str,
+        v: &Val<T>,
+        msg: impl Into<String>,
+    ) -> Result<(), ConfigError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.err(key, v, msg))
+        }
+    }
+
+    fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        Ok(Config {
+            path: self.path.to_owned(),
+            net: self.net(raw.net)?,
+            http: self.http(raw.http)?,
+            tcp: self.tcp(raw.tcp)?,
+            log: self.log(raw.log)?,
+        })
+    }
+
+    fn net(&self, raw: RawNet) -> Result<NetConfig, ConfigError> {
+        let d = NetConfig::default();
+        let tap = Val::or(raw.tap, d.tap);
+        let host = Val::or(
+            raw.host_addr,
+            Cidr {
+                addr: d.host_addr.0,
+                prefix: d.host_addr.1,
+            },
+        );
+        let addr = Val::or(raw.addr, d.addr);
+        let mtu = Val::or(raw.mtu, d.mtu);
+        let gateway = raw.gateway.map(|g| Val::or(Some(g), Ipv4Addr::UNSPECIFIED));
+
+        let name = &tap.value;
+        self.ensure(
+            !name.is_empty()
+                && name.len() <= TAP_NAME_MAX
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':'),
+            "net.tap",
+            &tap,
+            format!(
+                "{name:?} is not a Linux interface name \
+                 (1 to {TAP_NAME_MAX} printable characters, no '/' or ':')"
+            ),
+        )?;
+
+        let h = host.value;
+        self.ensure(
+            !h.is_network_or_broadcast(h.addr),
+            "net.host_addr",
+            &host,
+            format!("{} is the network or broadcast address of {h}", h.addr),
+        )?;
+
+        // Blame whichever of the two keys the file sets (addr if both).
+        let (key, blame) = if addr.span.is_some() || host.span.is_none() {
+            ("net.addr", &addr as &dyn Spannable)
+        } else {
+            ("net.host_addr", &host as &dyn Spannable)
+        };
+        let a = addr.value;
+        let err = |msg: String| ConfigError::Key {
+            path: self.path.to_owned(),
+            line: blame.span().map(|s| line_of(self.text, s.start)),
+            key: key.to_owned(),
+            message: msg,
+        };
+        if !h.contains(a) {
+            return Err(err(format!("{a} is outside host_addr's subnet {h}")));
+        }
+        if a == h.addr {
+            return Err(err(format!(
+                "{a} is host_addr's own address; tapir needs another one"
+            )));
+        }
+        if h.is_network_or_broadcast(a) {
+            return Err(err(format!(
+                "{a} is the network or broadcast address of {h}"
+            )));
+        }
+
+        self.ensure(
+            (MTU_MIN..=MTU_MAX).contains(&mtu.value),
+            "net.mtu",
+            &mtu,
+            format!("{} is outside {MTU_MIN}..={MTU_MAX}", mtu.value),
+        )?;
+
+        let gateway = match gateway {
+            None => None,
+            Some(g) => {
+                self.ensure(
+                    h.contains(g.value) && g.value != a,
+                    "net.gateway",
+                    &g,
+                    format!("{} must be a neighbour inside {h} other than addr", g.value),
+                )?;
+                Some(g.value)
+            }
+        };
+        Ok(NetConfig {
+            tap: tap.value,
+            host_addr: (h.addr, h.prefix),
+            addr: a,
+            mtu: mtu.value,
+            gateway: gateway.or(Some(h.addr)),
+        })
+    }
+
+    fn http(&self, raw: RawHttp) -> Result<HttpConfig, ConfigError> {
+        let port = Val::or(raw.port, 80);
+        let root = Val::or(raw.root, PathBuf::from(DEFAULT_ROOT));
+        let keepalive_timeout = dur_or(raw.keepalive_timeout, Duration::from_secs(15));
+        let keepalive_requests = Val::or(raw.keepalive_requests, 1000);
+        let header_timeout = dur_or(raw.header_timeout, Duration::from_secs(60));
+
+        self.ensure(
+            port.value != 0,
+            "http.port",
+            &port,
+            "port 0 cannot be listened on",
+        )?;
+        self.ensure(
+            keepalive_requests.value >= 1,
+            "http.keepalive_requests",
+            &keepalive_requests,
+            "must be at least 1",
+        )?;
+        self.ensure(
+            !header_timeout.value.is_zero(),
+            "http.header_timeout",
+            &header_timeout,
+            "must be longer than zero",
+        )?;
+
+        let base = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let joined = base.join(&root.value);
+        let resolved = std::fs::canonicalize(&joined).map_err(|e| {
+            self.err(
+                "http.root",
+                &root,
+                format!("cannot use {}: {e}", joined.display()),
+            )
+        })?;
+        self.ensure(
+            resolved.is_dir(),
+            "http.root",
+            &root,
+            format!("{} is not a directory", resolved.display()),
+        )?;
+
+        Ok(HttpConfig {
+            port: port.value,
+            root: resolved,
+            keepalive_timeout: keepalive_timeout.value,
+            keepalive_requests: keepalive_requests.value,
+            header_timeout: header_timeout.value,
+        })
+    }
+
+    fn tcp(&self, raw: RawTcp) -> Result<TcpKeys, ConfigError> {
+        let d = TcpKeys::default();
+        let recv_buffer = Val::or(raw.recv_buffer, d.recv_buffer);
+        let send_buffer = Val::or(raw.send_buffer, d.send_buffer);
+        let nodelay = Val::or(raw.nodelay, d.nodelay);
+        let delayed_ack = dur_or(raw.delayed_ack, d.delayed_ack);
+        let rto_min = dur_or(raw.rto_min, d.rto_min);
+        let retries2 = Val::or(raw.retries2, d.retries2);
+        let synack_retries = Val::or(raw.synack_retries, d.synack_retries);
+        let msl = dur_or(raw.msl, d.msl);
+        let fin_timeout = dur_or(raw.fin_timeout, d.fin_timeout);
+        let backlog = Val::or(raw.backlog, d.backlog);
+
+        let range = format!("must be between {TCP_BUFFER_MIN} and {TCP_BUFFER_MAX} bytes");
+        let buf_ok = |n: usize| (TCP_BUFFER_MIN..=TCP_BUFFER_MAX).contains(&n);
+        self.ensure(
+            buf_ok(recv_buffer.value),
+            "tcp.recv_buffer",
+            &recv_buffer,
+            &*range,
+        )?;
+        self.ensure(
+            buf_ok(send_buffer.value),
+            "tcp.send_buffer",
+            &send_buffer,
+            &*range,
+        )?;
+        self.ensure(
+            delayed_ack.value <= DELAYED_ACK_MAX,
+            "tcp.delayed_ack",
+            &delayed_ack,
+            "RFC 1122 §4.2.3.2 allows at most 500ms",
+        )?;
+        self.ensure(
+            !rto_min.value.is_zero(),
+            "tcp.rto_min",
+            &rto_min,
+            "must be longer than zero",
+        )?;
+        self.ensure(
+            retries2.value >= 1,
+            "tcp.retries2",
+            &retries2,
+            "must be at least 1",
+        )?;
+        self.ensure(
+            !msl.value.is_zero(),
+            "tcp.msl",
+            &msl,
+            "must be longer than zero",
+        )?;
+        self.ensure(
+            !fin_timeout.value.is_zero(),
+            "tcp.fin_timeout",
+            &fin_timeout,
+            "must be longer than zero",
+        )?;
+        self.ensure(
+            backlog.value >= 1,
+            "tcp.backlog",
+            &backlog,
+            "must be at least 1",
+        )?;
+
+        Ok(TcpKeys {
+            recv_buffer: recv_buffer.value,
+            send_buffer: send_buffer.value,
+            nodelay: nodelay.value,
+            delayed_ack: delayed_ack.value,
+            rto_min: rto_min.value,
+            retries2: retries2.value,
+            synack_retries: synack_retries.value,
+            msl: msl.value,
+            fin_timeout: fin_timeout.value,
+            backlog: backlog.value,
+        })
+    }
+
+    fn log(&self, raw: RawLog) -> Result<LogConfig, ConfigError> {
+        let level = Val::or(raw.level, LogConfig::default().level);
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&level.value) {
+            return Err(self.err("log.level", &level, format!("{:?}: {e}", level.value)));
+        }
+        Ok(LogConfig { level: level.value })
+    }
+}
+
+/// Lets one error site blame either of two differently typed values.
+trait Spannable {
+    fn span(&self) -> Option<&Range<usize>>;
+}
+
+impl<T> Spannable for Val<T> {
+    fn span(&self) -> Option<&Range<usize>> {
+        self.span.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory with `www/` inside and a config path in it.
+    struct Dir(tempfile::TempDir);
+
+    impl Dir {
+        fn new() -> Dir {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("www")).unwrap();
+            Dir(dir)
+        }
+        fn conf(&self) -> PathBuf {
+            self.0.path().join("tapir.toml")
+        }
+        fn parse(&self, text: &str) -> Result<Config, ConfigError> {
+            Config::from_str(text, &self.conf())
+        }
+        /// The error's Display with the directory replaced by `DIR`.
+        fn err(&self, text: &str) -> String {
+            let e = self.parse(text).expect_err("config should be rejected");
+            e.to_string()
+                .replace(&self.0.path().display().to_string(), "DIR")
+        }
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let dir = Dir::new();
+        let c = dir.parse("").unwrap();
+        assert_eq!(
+            c.net,
+            NetConfig {
+                gateway: Some(Ipv4Addr::new(10, 7, 0, 1)),
+                ..Default::default()
+            }
+        );
+        assert_eq!(c.http.port, 80);
+        assert_eq!(
+            c.http.root,
+            std::fs::canonicalize(dir.0.path().join("www")).unwrap()
+        );
+        assert_eq!(c.http.keepalive_timeout, Duration::from_secs(15));
+        assert_eq!(c.http.keepalive_requests, 1000);
+        assert_eq!(c.http.header_timeout, Duration::from_secs(60));
+        assert_eq!(c.tcp, TcpKeys::default());
+        assert_eq!(c.log.level, "info");
+        assert_eq!(c.path, dir.conf());
+    }
+
+    #[test]
+    fn contract_keys_are_read() {
+        let dir = Dir::new();
+        std::fs::create_dir(dir.0.path().join("site")).unwrap();
+        let c = dir
+            .parse(
+                r#"
+[net]
+tap = "tap7"
+host_addr = "192.168.50.1/24"
+addr = "192.168.50.9"
+mtu = 9000
+[http]
+port = 8080
+root = "site"
+keepalive_timeout = "2m"
+keepalive_requests = 3
+header_timeout = "1500ms"
+[tcp]
+recv_buffer = 65536
+nodelay = true
+delayed_ack = "0s"
+msl = "1h"
+[log]
+level = "info,netstack=debug"
+"#,
+            )
+            .unwrap();
+        assert_eq!(c.net.tap, "tap7");
+        assert_eq!(c.net.host_addr, (Ipv4Addr::new(192, 168, 50, 1), 24));
+        assert_eq!(c.net.addr, Ipv4Addr::new(192, 168, 50, 9));
+        assert_eq!(c.net.gateway, Some(Ipv4Addr::new(192, 168, 50, 1)));
+        assert_eq!(c.net.mtu, 9000);
+        assert_eq!(c.http.port, 8080);
+        assert!(c.http.root.ends_with("site"));
+        assert_eq!(c.http.keepalive_timeout, Duration::from_secs(120));
+        assert_eq!(c.http.keepalive_requests, 3);
+        assert_eq!(c.http.header_timeout, Duration::from_millis(1500));
+        assert_eq!(c.tcp.recv_buffer, 65536);
+        assert!(c.tcp.nodelay);
+        assert_eq!(c.tcp.delayed_ack, Duration::ZERO);
+        assert_eq!(c.tcp.msl, Duration::from_secs(3600));
+        assert_eq!(c.log.level, "info,netstack=debug");
+    }
+
+    #[test]
+    fn shipped_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/tapir.toml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(
+            c.http.root,
+            std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../www")).unwrap()
+        );
+        // The shipped file spells out the defaults.
+        assert_eq!(
+            c.net,
+            NetConfig {
+                gateway: Some(Ipv4Addr::new(10, 7, 0, 1)),
+                ..Default::default()
+            }
+        );
+        assert_eq!(c.tcp, TcpKeys::default());
+        assert_eq!(c.http.port, 80);
+        assert_eq!(c.log, LogConfig::default());
+    }
+
+    #[test]
+    fn missing_file_is_a_read_error() {
+        let dir = Dir::new();
+        let e = Config::load(&dir.0.path().join("nope.toml")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Read {
+                    kind: io::ErrorKind::NotFound,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("nope.toml: cannot read configuration: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let dir = Dir::new();
+        assert_eq!(
+            dir.err("[http]\nport = 80\n[net\n"),
+            "DIR/tapir.toml:3: invalid TOML: invalid table header: expected `.`, `]`"
+        );
+        assert_eq!(
+            dir.err("[http]\nport = 80\nport = 81\n"),
+            "DIR/tapir.toml:3: invalid TOML: duplicate key `port` in table `http`"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_line_and_key() {
+        let dir = Dir::new();
+        assert_eq!(
+            dir.err("[http]\nport = 80\n\nprot = 81\n"),
+            "DIR/tapir.toml:4: key `http.prot`: unknown key `prot`, expected one of \
+             `port`, `root`, `keepalive_timeout`, `keepalive_requests`, `header_timeout`"
+        );
+        assert_eq!(
+            dir.err("# comment\n[htp]\n"),
+            "DIR/tapir.toml:2: key `htp`: unknown key `htp`, expected one of \
+             `net`, `http`, `tcp`, `log`"
+        );
+        assert_eq!(
+            dir.err("net.mtu = 1500\nnet.speed = 1\n"),
+            "DIR/tapir.toml:2: key `net.speed`: unknown key `speed`, expected one of \
+             `tap`, `host_addr`, `addr`, `mtu`, `gateway`"
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_line_and_key() {
+        let dir = Dir::new();
+        assert_eq!(
+            dir.err("[http]\nport = \"eighty\"\n"),
+            "DIR/tapir.toml:2: key `http.port`: invalid type: string \"eighty\", expected u16"
+        );
+        assert_eq!(
+            dir.err("[http]\n\nport = 70000\n"),
+            "DIR/tapir.toml:3: key `http.port`: invalid value: integer `70000`, expected u16"
+        );
+        assert_eq!(
+            dir.err("[tcp]\nnodelay = 1\n"),
+            "DIR/tapir.toml:2: key `tcp.nodelay`: invalid type: integer `1`, expected a boolean"
+        );
+        assert_eq!(
+            dir.err("http = 5\n"),
+            "DIR/tapir.toml:1: key `http`: invalid type: integer `5`, expected struct RawHttp"
+        );
+        assert_eq!(
+            dir.err("[net]\naddr = \"10.7.0.300\"\n"),
+            "DIR/tapir.toml:2: key `net.addr`: invalid IPv4 address syntax"
+        );
+    }
+
+    #[test]
+    fn bad_durations_name_line_and_key() {
+        let dir = Dir::new();
+        assert_eq!(
+            dir.err("[http]\nkeepalive_timeout = \"15 parsecs\"\n"),
+            "DIR/tapir.toml:2: key `http.keepalive_timeout`: invalid duration \"15 parsecs\" \
+             (unknown time unit \"parsecs\", supported units: ns, us/µs, ms, sec, min, hours, \
+             days, weeks, months, years (and few variations)); write a number and a unit, \
+             like \"15s\", \"40ms\" or \"2h\""
+        );
+        assert_eq!(
+            dir.err("[tcp]\nrto_min = 200\n"),
+            "DIR/tapir.toml:2: key `tcp.rto_min`: invalid type: integer `200`, expected \
+             a duration with a unit, like \"15s\", \"40ms\" or \"2h\""
+        );
+        assert_eq!(
+            dir.err("[tcp]\n\ndelayed_ack = \"1s\"\n"),
+            "DIR/tapir.toml:3: key `tcp.delayed_ack`: RFC 1122 §4.2.3.2 allows at most 500ms"
+        );
+        assert_eq!(
+            dir.err("[http]\nheader_timeout = \"0s\"\n"),
+            "DIR/tapir.toml:2: key `http.header_timeout`: must be longer than zero"
+        );
+    }
+
+    #[test]
+    fn addresses_are_checked_against_the_subnet() {
+        let dir = Dir::new();
+        assert_eq!(
+            dir.err("[net]\nhost_addr = \"10.7.0.1\"\n"),
+            "DIR/tapir.toml:2: key `net.host_addr`: expected ADDRESS/PREFIX like \
+             \"10.7.0.1/24\", got \"10.7.0.1\""
+        );
+        assert_eq!(
+            dir.err("[net]\nhost_addr = \"10.7.0.1/32\"\n"),
+            "DIR/tapir.toml:2: key `net.host_addr`: prefix length /32 must be between 1 and 31"
+        );
+        assert_eq!(
+            dir.err("[net]\nhost_addr = \"10.7.0.0/24\"\n"),
+            "DIR/tapir.toml:2: key `net.host_addr`: 10.7.0.0 is the network or broadcast \
+             address of 10.7.0.0/24"
+        );
+        assert_eq!(
+            dir.err("[net]\nhost_addr = \"10.7.0.1/24\"\naddr = \"10.8.0.2\"\n"),
+            "DIR/tapir.toml:3: key `net.addr`: 10.8.0.2 is outside host_addr's subnet 10.7.0.1/24"
+        );
+        assert_eq!(
+            dir.err("[net]\naddr = \"10.7.0.1\"\n"),
+            "DIR/tapir.toml:2: key `net.addr`: 10.7.0.1 is host_addr's own address; \
+             tapir needs another one"
+        );
+        assert_eq!(
+            dir.err("[net]\naddr = \"10.7.0.255\"\n"),
+            "DIR/tapir.toml:2: key `net.addr`: 10.7.0.255 is the network or broadcast \
+             address of 10.7.0.1/24"
+        );
+        // addr left at its default: the error points at host_addr.
+        assert_eq!(
+            dir.err("[net]\n\nhost_addr = \"192.168.1.1/24\"\n"),
+            "DIR/tapir.toml:3: key `net.host_addr`: 10.7.0.2 is outside host_addr's subnet \
+             192.168.1.1/24"
+        );
+        assert_eq!(
+            dir.err("[net]\ngateway = \"10.9.0.1\"\n"),
+            "DIR/tapir.toml:2: key `net.gateway`: 10.9.0.1 must be a neighbour inside \
+             10.7.0.1/24 other than addr"
+        );
+        // A /31 (RFC 3021) has no network or broadcast address.
+        let c = dir
+            .parse("[net]\nhost_addr = \"10.7.0.0/31\"\naddr = \"10.7.0.1\"\n")
+            .unwrap();
+        assert_eq!(c.net.gateway, Some(Ipv4Addr::new(10, 7, 0, 0)));
+    }
+
+    #[test]
+    fn ranges_are_checked() {
+        let dir = Dir::new();
+        assert_eq!(
+            dir.err("[net]\nmtu = 575\n"),
+            "DIR/tapir.toml:2: key `net.mtu`: 575 is outside 576..=9000"
+        );
+        assert_eq!(
+            dir.err("[net]\ntap = \"a/b\"\n"),
+            "DIR/tapir.toml:2: key `net.tap`: \"a/b\" is not a Linux interface name \
+             (1 to 15 printable characters, no '/' or ':')"
+        );
+        assert_eq!(
+            dir.err("[http]\nport = 0\n"),
+            "DIR/tapir.toml:2: key `http.port`: port 0 cannot be listened on"
+        );
+        assert_eq!(
+            dir.err("[http]\nkeepalive_requests = 0\n"),
+            "DIR/tapir.toml:2: key `http.keepalive_requests`: must be at least 1"
+        );
+        assert_eq!(
+            dir.err("[tcp]\nsend_buffer = 10\n"),
+            "DIR/tapir.toml:2: key `tcp.send_buffer`: must be between 1024 and 1073741824 bytes"
+        );
+        assert_eq!(
+            dir.err("[tcp]\nbacklog = 0\n"),
+            "DIR/tapir.toml:2: key `tcp.backlog`: must be at least 1"
+        );
+        let e = dir.err("[log]\nlevel = \"info,=[\"\n");
+        assert!(
+            e.starts_with("DIR/tapir.toml:2: key `log.level`: \"info,=[\": "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn root_must_exist_relative_to_the_config_file() {
+        let dir = Dir::new();
+        let e = dir.err("[http]\nroot = \"nowhere\"\n");
+        assert!(
+            e.starts_with("DIR/tapir.toml:2: key `http.root`: cannot use DIR/nowhere: "),
+            "{e}"
+        );
+        std::fs::write(dir.0.path().join("file"), b"x").unwrap();
+        assert_eq!(
+            dir.err("[http]\nroot = \"file\"\n"),
+            "DIR/tapir.toml:2: key `http.root`: DIR/file is not a directory"
+        );
+        // The default root is checked too, without a line to point at.
+        std::fs::remove_dir(dir.0.path().join("www")).unwrap();
+        let e = dir.err("");
+        assert!(
+            e.starts_with("DIR/tapir.toml: key `http.root`: cannot use DIR/www: "),
+            "{e}"
+        );
+    }
+}

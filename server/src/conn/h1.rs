@@ -1,0 +1,1620 @@
+//! HTTP/1.1 server connection (RFC 9112), sans-IO.
+//!
+//! Job: turn request bytes into response bytes for one connection: parse
+//! request heads with httparse, ask [`Site`](crate::respond::Site) for the
+//! response, frame it, and decide when the connection ends.
+//!
+//! Contract (see [`crate::conn`] for the call order):
+//! - Untrusted bytes never panic. Parsing separates "need more bytes"
+//!   (buffer and wait, up to the limits below) from "bad request" (answer
+//!   400/414/431/505 with `Connection: close`, then close).
+//! - Requests are answered in order. While a response is being written no
+//!   further request is parsed; its bytes stay in the socket (so a client
+//!   that pipelines too much meets TCP flow control, not our memory).
+//! - A response's head and as much body as fits go into one `out` slice, so
+//!   a small response leaves as one segment.
+//! - Persistence (RFC 9112 §9.3): HTTP/1.1 keeps the connection unless
+//!   `Connection: close`; HTTP/1.0 closes unless `Connection: keep-alive`.
+//!   The `keepalive_requests`-th response says `Connection: close`.
+//! - Timers: a new connection has `header_timeout` to deliver its first
+//!   request; an idle keep-alive connection `keepalive_timeout` to start the
+//!   next; a started request head `header_timeout` to finish. Expiry closes
+//!   silently ([`CloseState::Timeout`], as nginx does). A response that makes
+//!   no progress for [`SEND_TIMEOUT`] aborts the connection.
+//! - Request bodies (`Content-Length` or chunked) are read and discarded, up
+//!   to [`MAX_DISCARD_BODY`]; a larger one, or one behind
+//!   `Expect: 100-continue`, is not waited for: the response closes the
+//!   connection.
+//! - Keep-alive with a 1 KiB cached file allocates nothing per request: the
+//!   head is formatted into a reused buffer and the body is an `Rc` clone.
+
+use std::mem;
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+use httparse::Status;
+use netstack::time::Instant;
+use tracing::{debug, trace};
+
+pub use super::{CloseState, ServeCtx};
+use crate::config::HttpConfig;
+use crate::respond::{reason, Body, Method, Response};
+
+/// Longest request line (method, target, version). Longer: 414.
+pub const MAX_REQUEST_LINE: usize = 8 * 1024;
+/// Longest header section including the request line. Longer: 431.
+pub const MAX_HEAD: usize = 32 * 1024;
+/// Most header fields in one request. More: 431.
+pub const MAX_HEADERS: usize = 100;
+/// Largest request body read and discarded to keep the connection; a
+/// larger declared body gets its response and a close instead.
+pub const MAX_DISCARD_BODY: u64 = 1024 * 1024;
+/// Longest chunk-size line (size and extensions) in a chunked body, and the
+/// most trailer bytes accepted. Longer: the connection is closed.
+pub const MAX_CHUNK_LINE: usize = 4 * 1024;
+/// A response that makes no write progress for this long is aborted
+/// (nginx's `send_timeout`).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// A head buffer that grew past this is freed rather than kept for reuse.
+const HEAD_BUF_KEEP: usize = 4 * 1024;
+
+/// HTTP/1 settings, from `[http]` in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H1Settings {
+    /// Idle time allowed between requests on a persistent connection;
+    /// zero turns keep-alive off.
+    pub keepalive_timeout: Duration,
+    /// Requests served on one connection before it is closed (at least 1).
+    pub keepalive_requests: u32,
+    /// Time allowed for a request head to arrive once expected.
+    pub header_timeout: Duration,
+}
+
+impl Default for H1Settings {
+    fn default() -> H1Settings {
+        H1Settings {
+            keepalive_timeout: Duration::from_secs(15),
+            keepalive_requests: 1000,
+            header_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl H1Settings {
+    /// The settings `[http]` asks for.
+    pub fn from_config(http: &HttpConfig) -> H1Settings {
+        H1Settings {
+            keepalive_timeout: http.keepalive_timeout,
+            keepalive_requests: http.keepalive_requests,
+            header_timeout: http.header_timeout,
+        }
+    }
+}
+
+/// Where the connection is between requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the first byte of a request.
+    Idle,
+    /// Part of a request head is buffered in `head_buf`.
+    Head,
+    /// A response is being written.
+    Responding,
+    /// The response is written; the request body is still arriving.
+    DrainBody,
+    /// Nothing more will happen; see `close`.
+    Done,
+}
+
+/// Why a request is answered with an error and a close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestError {
+    /// Not HTTP/1.x syntax: 400.
+    Malformed(httparse::Error),
+    /// Request line over [`MAX_REQUEST_LINE`]: 414.
+    LineTooLong,
+    /// Head over [`MAX_HEAD`] or more than [`MAX_HEADERS`] fields: 431.
+    HeadTooLarge,
+    /// Missing or repeated `Host` (RFC 9112 §3.2): 400.
+    BadHost,
+    /// `Content-Length` not a number, or two different ones: 400.
+    BadContentLength,
+    /// `Transfer-Encoding` with `Content-Length`, in HTTP/1.0, or without
+    /// `chunked` last (RFC 9112 §6.1, §6.3): 400.
+    BadTransferEncoding,
+}
+
+impl RequestError {
+    fn status(self) -> u16 {
+        match self {
+            RequestError::Malformed(httparse::Error::Version) => 505,
+            RequestError::Malformed(httparse::Error::TooManyHeaders) => 431,
+            RequestError::LineTooLong => 414,
+            RequestError::HeadTooLarge => 431,
+            _ => 400,
+        }
+    }
+}
+
+/// The request body still to be read and thrown away.
+#[derive(Debug)]
+enum Discard {
+    None,
+    Length(u64),
+    Chunked(ChunkedDiscard),
+}
+
+/// An HTTP/1.1 server connection. See the module docs.
+#[derive(Debug)]
+pub struct H1Conn {
+    phase: Phase,
+    close: CloseState,
+    deadline: Option<Instant>,
+    /// A request head split across inputs (empty on the fast path).
+    head_buf: Vec<u8>,
+    /// The response head being written, and how much of it is out.
+    wbuf: Vec<u8>,
+    wpos: usize,
+    /// The response body and how much of it is out.
+    body: Body,
+    body_sent: u64,
+    discard: Discard,
+    peer_eof: bool,
+    served: u32,
+}
+
+impl H1Conn {
+    /// A connection accepted at `now`: it has `header_timeout` to send its
+    /// first request.
+    pub fn new(now: Instant, settings: &H1Settings) -> H1Conn {
+        H1Conn {
+            phase: Phase::Idle,
+            close: CloseState::Open,
+            deadline: Some(now + settings.header_timeout),
+            head_buf: Vec::new(),
+            wbuf: Vec::new(),
+            wpos: 0,
+            body: Body::Empty,
+            body_sent: 0,
+            discard: Discard::None,
+            peer_eof: false,
+            served: 0,
+        }
+    }
+
+    /// Bytes from the peer: the socket's contiguous receive data. Returns
+    /// how many were consumed; the rest must be offered again later (after
+    /// the current response is written). Only a partial request head is
+    /// copied. Once the connection is closing, all input is consumed and
+    /// discarded.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8], ctx: &mut ServeCtx) -> usize {
+        if self.close != CloseState::Open {
+            return data.len();
+        }
+        let mut used = 0;
+        loop {
+            // The current request's body comes first; it may arrive while
+            // its response is being written.
+            if !matches!(self.discard, Discard::None) {
+                used += self.discard_body(&data[used..]);
+                if self.close != CloseState::Open {
+                    return data.len();
+                }
+                if !matches!(self.discard, Discard::None) {
+                    if self.phase == Phase::DrainBody && used > 0 {
+                        self.deadline = Some(now + ctx.settings.header_timeout);
+                    }
+                    break;
+                }
+                if self.phase == Phase::DrainBody {
+                    self.enter_idle(now, ctx.settings);
+                }
+            }
+            if matches!(self.phase, Phase::Responding | Phase::Done) || used == data.len() {
+                break;
+            }
+            let n = self.read_head(now, &data[used..], ctx);
+            if self.close != CloseState::Open {
+                return data.len();
+            }
+            if n == 0 {
+                break;
+            }
+            used += n;
+        }
+        used
+    }
+
+    /// The peer sent FIN and every byte before it has been consumed: no
+    /// request will follow. The response in flight is finished, then the
+    /// connection closes.
+    pub fn handle_eof(&mut self, _now: Instant) {
+        self.peer_eof = true;
+        if self.close != CloseState::Open {
+            return;
+        }
+        match self.phase {
+            Phase::Responding => {}
+            Phase::Head => {
+                debug!(buffered = self.head_buf.len(), "peer closed mid-request");
+                self.finish(CloseState::CloseAfterFlush);
+            }
+            Phase::Idle | Phase::DrainBody | Phase::Done => {
+                self.finish(CloseState::CloseAfterFlush);
+            }
+        }
+        self.close = match self.close {
+            CloseState::Open => CloseState::CloseAfterFlush,
+            other => other,
+        };
+    }
+
+    /// Writes pending response bytes into `out` (the send buffer's free
+    /// space); returns how many. Call while it returns more than zero.
+    pub fn poll_transmit(&mut self, ctx: &mut ServeCtx, out: &mut [u8]) -> usize {
+        if self.phase != Phase::Responding {
+            return 0;
+        }
+        let mut n = 0;
+        if self.wpos < self.wbuf.len() {
+            let k = out.len().min(self.wbuf.len() - self.wpos);
+            out[..k].copy_from_slice(&self.wbuf[self.wpos..self.wpos + k]);
+            self.wpos += k;
+            n = k;
+        }
+        if self.wpos == self.wbuf.len() {
+            let left = self.body.len() - self.body_sent;
+            // `k` fits in `out`, so in usize.
+            let k = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(out.len() - n);
+            if k > 0 {
+                let dst = &mut out[n..n + k];
+                if let Err(e) = copy_body(&self.body, self.body_sent, dst) {
+                    debug!(error = %e, sent = self.body_sent, "response body unreadable; aborting");
+                    self.finish(CloseState::Abort);
+                    return n;
+                }
+                self.body_sent += k as u64;
+                n += k;
+            }
+            if self.body_sent == self.body.len() {
+                self.finish_response(ctx.now, ctx.settings);
+                return n;
+            }
+        }
+        if n > 0 {
+            self.deadline = Some(ctx.now + SEND_TIMEOUT);
+        }
+        n
+    }
+
+    /// True while a response has bytes left to write.
+    pub fn wants_transmit(&self) -> bool {
+        self.phase == Phase::Responding
+    }
+
+    /// True if [`H1Conn::handle_input`] would consume bytes now; false while
+    /// a response is in flight and the next request must wait.
+    pub fn wants_input(&self) -> bool {
+        self.close != CloseState::Open
+            || self.phase != Phase::Responding
+            || !matches!(self.discard, Discard::None)
+    }
+
+    /// When [`H1Conn::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Acts on an expired timer; does nothing before the deadline.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.deadline {
+            Some(deadline) if now >= deadline => {}
+            _ => return,
+        }
+        match self.phase {
+            Phase::Idle => {
+                trace!(served = self.served, "idle timeout");
+                self.finish(CloseState::Timeout);
+            }
+            Phase::Head | Phase::DrainBody => {
+                debug!(phase = ?self.phase, "request timed out");
+                self.finish(CloseState::Timeout);
+            }
+            Phase::Responding => {
+                debug!(sent = self.body_sent, "send timeout; aborting");
+                self.finish(CloseState::Abort);
+            }
+            Phase::Done => self.deadline = None,
+        }
+    }
+
+    /// What the driver should do with the TCP connection.
+    pub fn close_state(&self) -> CloseState {
+        self.close
+    }
+
+    /// Responses started on this connection (errors included).
+    pub fn requests_served(&self) -> u32 {
+        self.served
+    }
+
+    // -- reading ------------------------------------------------------------
+
+    /// Parses (part of) a request head from `input`; returns bytes consumed.
+    fn read_head(&mut self, now: Instant, input: &[u8], ctx: &mut ServeCtx) -> usize {
+        if self.head_buf.is_empty() {
+            // Fast path: the whole head is in the socket buffer.
+            return match self.parse_and_serve(now, input, ctx) {
+                Parsed::Complete(n) => n,
+                Parsed::Partial => {
+                    if let Err(e) = check_partial(input) {
+                        self.reject(now, e, ctx);
+                        return input.len();
+                    }
+                    self.head_buf.extend_from_slice(input);
+                    self.enter_head(now, ctx.settings);
+                    input.len()
+                }
+                Parsed::Rejected => input.len(),
+            };
+        }
+
+        let old = self.head_buf.len();
+        let take = input.len().min((MAX_HEAD + 1).saturating_sub(old));
+        self.head_buf.extend_from_slice(&input[..take]);
+        // Parse again only if the new bytes may end the head (a blank line).
+        let tail = &self.head_buf[old.saturating_sub(3)..];
+        let may_end =
+            tail.windows(2).any(|w| w == b"\n\n") || tail.windows(3).any(|w| w == b"\n\r\n");
+        if !may_end {
+            if let Err(e) = check_partial(&self.head_buf) {
+                self.reject(now, e, ctx);
+            }
+            return take;
+        }
+        let buf = mem::take(&mut self.head_buf);
+        let parsed = self.parse_and_serve(now, &buf, ctx);
+        self.head_buf = buf;
+        match parsed {
+            Parsed::Complete(n) => {
+                self.clear_head_buf();
+                // Bytes past the head were only lent: give them back.
+                n.saturating_sub(old)
+            }
+            Parsed::Partial => {
+                if let Err(e) = check_partial(&self.head_buf) {
+                    self.reject(now, e, ctx);
+                }
+                take
+            }
+            Parsed::Rejected => take,
+        }
+    }
+
+    /// Parses `buf` as a request head and, if complete, starts its response.
+    fn parse_and_serve(&mut self, now: Instant, buf: &[u8], ctx: &mut ServeCtx) -> Parsed {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(buf) {
+            Ok(Status::Complete(n)) => {
+                if n > MAX_HEAD {
+                    self.reject(now, RequestError::HeadTooLarge, ctx);
+                } else if request_line_len(buf) > MAX_REQUEST_LINE {
+                    self.reject(now, RequestError::LineTooLong, ctx);
+                } else {
+                    self.serve(now, &req, ctx);
+                }
+                if self.close == CloseState::Open {
+                    Parsed::Complete(n)
+                } else {
+                    // Closing: nothing after this head will be read.
+                    Parsed::Rejected
+                }
+            }
+            Ok(Status::Partial) => Parsed::Partial,
+            Err(e) => {
+                self.reject(now, RequestError::Malformed(e), ctx);
+                Parsed::Rejected
+            }
+        }
+    }
+
+    /// Answers one complete, syntactically valid request head.
+    fn serve(&mut self, now: Instant, req: &httparse::Request, ctx: &mut ServeCtx) {
+        let version = req.version.unwrap_or(1);
+        let method = req.method.unwrap_or("");
+        let target = req.path.unwrap_or("");
+        let fields = match Fields::scan(req.headers, version) {
+            Ok(f) => f,
+            Err(e) => return self.reject(now, e, ctx),
+        };
+
+        // RFC 9112 §9.3: persistence by version and `Connection`.
+        let mut keep = if version >= 1 {
+            !fields.close
+        } else {
+            fields.keep_alive && !fields.close
+        };
+        self.served = self.served.saturating_add(1);
+        if self.served >= ctx.settings.keepalive_requests
+            || ctx.settings.keepalive_timeout.is_zero()
+        {
+            keep = false;
+        }
+
+        let declared = if fields.chunked {
+            None
+        } else {
+            Some(fields.content_length.unwrap_or(0))
+        };
+        if declared != Some(0) {
+            let too_big = declared.is_some_and(|n| n > MAX_DISCARD_BODY);
+            if fields.expect_continue || too_big {
+                // Answer without waiting for the body; the close tells the
+                // client not to send it on this connection.
+                keep = false;
+            } else {
+                self.discard = match declared {
+                    Some(n) => Discard::Length(n),
+                    None => Discard::Chunked(ChunkedDiscard::default()),
+                };
+            }
+        }
+
+        let resp = ctx.site.resolve(
+            Method::from_bytes(method.as_bytes()),
+            target.as_bytes(),
+            ctx.now_unix_secs,
+        );
+        trace!(
+            method,
+            target,
+            version,
+            status = resp.status,
+            keep,
+            "request"
+        );
+        self.start_response(now, resp, keep, version, ctx);
+    }
+
+    /// Answers a bad request with `status` and closes.
+    fn reject(&mut self, now: Instant, e: RequestError, ctx: &mut ServeCtx) {
+        let status = e.status();
+        debug!(error = ?e, status, "bad request");
+        self.discard = Discard::None;
+        self.clear_head_buf();
+        self.served = self.served.saturating_add(1);
+        self.start_response(now, Response::error(status), false, 1, ctx);
+    }
+
+    /// Consumes request-body bytes from `input`; returns how many.
+    fn discard_body(&mut self, input: &[u8]) -> usize {
+        match &mut self.discard {
+            Discard::None => 0,
+            Discard::Length(left) => {
+                let k = usize::try_from(*left)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len());
+                *left -= k as u64;
+                if *left == 0 {
+                    self.discard = Discard::None;
+                }
+                k
+            }
+            Discard::Chunked(chunked) => match chunked.feed(input) {
+                Ok((k, done)) => {
+                    if done {
+                        self.discard = Discard::None;
+                    }
+                    k
+                }
+                Err(e) => {
+                    debug!(error = ?e, "bad chunked request body; closing");
+                    self.discard = Discard::None;
+                    // The response (if any) still goes out; then close.
+                    if self.phase == Phase::Responding {
+                        self.close = CloseState::CloseAfterFlush;
+                    } else {
+                        self.finish(CloseState::CloseAfterFlush);
+                    }
+                    input.len()
+                }
+            },
+        }
+    }
+
+    // -- writing ------------------------------------------------------------
+
+    /// Formats the head of `resp` into `wbuf` and makes it the response in
+    /// flight.
+    fn start_response(
+        &mut self,
+        now: Instant,
+        resp: Response,
+        keep: bool,
+        version: u8,
+        ctx: &ServeCtx,
+    ) {
+        let w = &mut self.wbuf;
+        w.clear();
+        let mut num = itoa::Buffer::new();
+        // RFC 9110 §6.2: answer with our highest version, also to HTTP/1.0.
+        w.extend_from_slice(b"HTTP/1.1 ");
+        w.extend_from_slice(num.format(resp.status).as_bytes());
+        w.push(b' ');
+        w.extend_from_slice(reason(resp.status).as_bytes());
+        w.extend_from_slice(b"\r\nServer: tapir\r\nDate: ");
+        w.extend_from_slice(ctx.date.date().as_bytes());
+        if let Some(ct) = &resp.headers.content_type {
+            w.extend_from_slice(b"\r\nContent-Type: ");
+            w.extend_from_slice(ct.as_str().as_bytes());
+        }
+        w.extend_from_slice(b"\r\nContent-Length: ");
+        w.extend_from_slice(num.format(resp.headers.content_length).as_bytes());
+        if let Some(lm) = &resp.headers.last_modified {
+            w.extend_from_slice(b"\r\nLast-Modified: ");
+            w.extend_from_slice(lm.as_bytes());
+        }
+        if let Some(loc) = &resp.headers.location {
+            w.extend_from_slice(b"\r\nLocation: ");
+            // Never let a control byte split the header.
+            w.extend(loc.bytes().filter(|b| !b.is_ascii_control()));
+        }
+        if let Some(allow) = resp.headers.allow {
+            w.extend_from_slice(b"\r\nAllow: ");
+            w.extend_from_slice(allow.as_bytes());
+        }
+        if !keep {
+            w.extend_from_slice(b"\r\nConnection: close");
+        } else if version == 0 {
+            w.extend_from_slice(b"\r\nConnection: keep-alive");
+        }
+        w.extend_from_slice(b"\r\n\r\n");
+        self.wpos = 0;
+        self.body = resp.body;
+        self.body_sent = 0;
+        self.phase = Phase::Responding;
+        self.deadline = Some(now + SEND_TIMEOUT);
+        if !keep {
+            self.close = CloseState::CloseAfterFlush;
+        }
+    }
+
+    /// The response is fully written: wait for the next request (or close).
+    fn finish_response(&mut self, now: Instant, settings: &H1Settings) {
+        self.wbuf.clear();
+        self.wpos = 0;
+        self.body = Body::Empty;
+        self.body_sent = 0;
+        if self.close != CloseState::Open || self.peer_eof {
+            let close = match self.close {
+                CloseState::Open => CloseState::CloseAfterFlush,
+                other => other,
+            };
+            self.phase = Phase::Done;
+            self.finish(close);
+        } else if !matches!(self.discard, Discard::None) {
+            self.phase = Phase::DrainBody;
+            self.deadline = Some(now + settings.header_timeout);
+        } else {
+            self.enter_idle(now, settings);
+        }
+    }
+
+    fn enter_idle(&mut self, now: Instant, settings: &H1Settings) {
+        self.phase = Phase::Idle;
+        self.deadline = Some(now + settings.keepalive_timeout);
+    }
+
+    fn enter_head(&mut self, now: Instant, settings: &H1Settings) {
+        if self.phase != Phase::Head {
+            self.phase = Phase::Head;
+            self.deadline = Some(now + settings.header_timeout);
+        }
+    }
+
+    fn clear_head_buf(&mut self) {
+        if self.head_buf.capacity() > HEAD_BUF_KEEP {
+            self.head_buf = Vec::new();
+        } else {
+            self.head_buf.clear();
+        }
+    }
+
+    /// Ends the connection's work with `close`; drops what is in flight
+    /// unless `close` flushes it.
+    fn finish(&mut self, close: CloseState) {
+        if close != CloseState::CloseAfterFlush || self.phase != Phase::Responding {
+            self.phase = Phase::Done;
+            self.deadline = None;
+            self.body = Body::Empty;
+            self.wbuf = Vec::new();
+            self.wpos = 0;
+        }
+        self.head_buf = Vec::new();
+        self.discard = Discard::None;
+        self.close = close;
+    }
+}
+
+/// Outcome of one parse attempt.
+enum Parsed {
+    /// A head of this many bytes was parsed and answered.
+    Complete(usize),
+    /// More bytes are needed.
+    Partial,
+    /// The request was answered with an error; the connection is closing.
+    Rejected,
+}
+
+/// Limits on a head that is not complete yet.
+fn check_partial(buf: &[u8]) -> Result<(), RequestError> {
+    if buf.len() > MAX_HEAD {
+        return Err(RequestError::HeadTooLarge);
+    }
+    if request_line_len(buf) > MAX_REQUEST_LINE {
+        return Err(RequestError::LineTooLong);
+    }
+    Ok(())
+}
+
+/// Length of the request line (after any leading blank lines), or of all of
+/// `buf` if the line has not ended yet.
+fn request_line_len(buf: &[u8]) -> usize {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let rest = &buf[start..];
+    rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
+}
+
+/// Copies body bytes `[sent, sent + dst.len())` into `dst`.
+fn copy_body(body: &Body, sent: u64, dst: &mut [u8]) -> std::io::Result<()> {
+    let from = usize::try_from(sent).unwrap_or(usize::MAX);
+    let src: &[u8] = match body {
+        Body::Empty => &[],
+        Body::Static(b) => b,
+        Body::Bytes(b) => b,
+        Body::File { file, offset, .. } => {
+            // pread: the file position is shared by every response using
+            // this cached file, so never use it.
+            return file.read_exact_at(dst, offset + sent);
+        }
+    };
+    match src.get(from..from + dst.len()) {
+        Some(s) => {
+            dst.copy_from_slice(s);
+            Ok(())
+        }
+        None => Err(std::io::ErrorKind::UnexpectedEof.into()),
+    }
+}
+
+/// What the header fields say about framing and persistence.
+#[derive(Debug, Default)]
+struct Fields {
+    close: bool,
+    keep_alive: bool,
+    content_length: Option<u64>,
+    chunked: bool,
+    expect_continue: bool,
+}
+
+impl Fields {
+    fn scan(headers: &[httparse::Header], version: u8) -> Result<Fields, RequestError> {
+        let mut f = Fields::default();
+        let mut hosts = 0;
+        let mut transfer_encoding = false;
+        for h in headers {
+            let name = h.name.as_bytes();
+            let value = trim(h.value);
+            if name.eq_ignore_ascii_case(b"connection") {
+                for token in value.split(|&b| b == b',').map(trim) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        f.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        f.keep_alive = true;
+                    }
+                }
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                let n = parse_content_length(value).ok_or(RequestError::BadContentLength)?;
+                if f.content_length.is_some_and(|m| m != n) {
+                    return Err(RequestError::BadContentLength);
+                }
+                f.content_length = Some(n);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                transfer_encoding = true;
+                // The last coding of the last field is the final one.
+                if let Some(last) = value.rsplit(|&b| b == b',').map(trim).next() {
+                    f.chunked = last.eq_ignore_ascii_case(b"chunked");
+                }
+            } else if name.eq_ignore_ascii_case(b"host") {
+                hosts += 1;
+            } else if name.eq_ignore_ascii_case(b"expect") {
+                f.expect_continue = value.eq_ignore_ascii_case(b"100-continue");
+            }
+        }
+        // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
+        if hosts > 1 || (version >= 1 && hosts == 0) {
+            return Err(RequestError::BadHost);
+        }
+        if transfer_encoding {
+            // RFC 9112 §6.1: TE with CL is a smuggling attempt or a broken
+            // client; TE in HTTP/1.0 is faulty framing. §6.3: chunked must
+            // be the final coding.
+            if f.content_length.is_some() || version == 0 || !f.chunked {
+                return Err(RequestError::BadTransferEncoding);
+            }
+        } else {
+            f.chunked = false;
+        }
+        Ok(f)
+    }
+}
+
+/// `Content-Length = 1*DIGIT` (RFC 9110 §8.6), without overflow.
+fn parse_content_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = v.iter().position(|b| !is_ws(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !is_ws(b)).map_or(start, |i| i + 1);
+    &v[start..end]
+}
+
+// -- chunked request bodies -------------------------------------------------
+
+/// Why a chunked body cannot be read; the connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkError {
+    /// Bytes that do not follow RFC 9112 §7.1's grammar.
+    Syntax,
+    /// A chunk size over 2^64, or a body over [`MAX_DISCARD_BODY`].
+    TooLarge,
+    /// A chunk-size line or trailer section over [`MAX_CHUNK_LINE`].
+    LineTooLong,
+}
+
+/// Where a chunked-body reader is (RFC 9112 §7.1):
+/// `*(chunk-size [ext] CRLF data CRLF) 0 [ext] CRLF *(trailer CRLF) CRLF`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// Reading hex digits of a chunk size.
+    Size { digits: u8 },
+    /// In chunk extensions (ignored) or whitespace after the size.
+    Ext,
+    /// Got CR after the size line; LF next.
+    SizeLf,
+    /// Inside chunk data; this many bytes left.
+    Data(u64),
+    /// After chunk data; CR next.
+    DataCr,
+    /// After chunk data and CR; LF next.
+    DataLf,
+    /// At the start of a trailer line (or of the final CRLF).
+    TrailerStart,
+    /// Inside a trailer field line.
+    Trailer,
+    /// Got CR ending a trailer line; LF next.
+    TrailerLf,
+    /// Got CR of the final empty line; LF next.
+    EndLf,
+    /// The body is complete.
+    Done,
+}
+
+/// Reads and discards a chunked body, byte-exactly, so the next request on
+/// the connection starts where this body ends.
+#[derive(Debug)]
+struct ChunkedDiscard {
+    state: ChunkState,
+    /// The chunk size being read.
+    size: u64,
+    /// Bytes of the current size line or of the trailer section.
+    line: usize,
+    /// Data bytes so far.
+    total: u64,
+}
+
+impl Default for ChunkedDiscard {
+    fn default() -> ChunkedDiscard {
+        ChunkedDiscard {
+            state: ChunkState::Size { digits: 0 },
+            size: 0,
+            line: 0,
+            total: 0,
+        }
+    }
+}
+
+impl ChunkedDiscard {
+    /// Consumes bytes of the body from `input`; returns how many, and
+    /// whether the body ended (then no byte after its end was consumed).
+    fn feed(&mut self, input: &[u8]) -> Result<(usize, bool), ChunkError> {
+        use ChunkState::*;
+        let mut i = 0;
+        while i < input.len() && self.state != Done {
+            if let Data(left) = self.state {
+                let k = usize::try_from(left)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len() - i);
+                i += k;
+                let left = left - k as u64;
+                self.state = if left == 0 { DataCr } else { Data(left) };
+                continue;
+            }
+            let b = input[i];
+            i += 1;
+            self.state = match (self.state, b) {
+                (Size { digits }, _) if b.is_ascii_hexdigit() => {
+                    if digits >= 16 {
+                        return Err(ChunkError::TooLarge);
+                    }
+                    // NOTE(unwrap): `b` was just checked to be a hex digit.
+                    let d = u64::from((b as char).to_digit(16).unwrap());
+                    self.size = self.size << 4 | d;
+                    self.line += 1;
+                    Size { digits: digits + 1 }
+                }
+                (Size { digits }, b';' | b' ' | b'\t') if digits > 0 => Ext,
+                (Size { digits }, b'\r') if digits > 0 => SizeLf,
+                (Ext, b'\r') => SizeLf,
+                (Ext, b'\n') => return Err(ChunkError::Syntax),
+                (Ext, _) => {
+                    self.line += 1;
+                    if self.line > MAX_CHUNK_LINE {
+                        return Err(ChunkError::LineTooLong);
+                    }
+                    Ext
+                }
+                (SizeLf, b'\n') => {
+                    self.line = 0;
+                    let size = mem::take(&mut self.size);
+                    if size == 0 {
+                        TrailerStart
+                    } else {
+                        self.total = self.total.saturating_add(size);
+                        if self.total > MAX_DISCARD_BODY {
+                            return Err(ChunkError::TooLarge);
+                        }
+                        Data(size)
+                    }
+                }
+                (DataCr, b'\r') => DataLf,
+                (DataLf, b'\n') => Size { digits: 0 },
+                (TrailerStart, b'\r') => EndLf,
+                (TrailerStart | Trailer, b'\n') => return Err(ChunkError::Syntax),
+                (Trailer, b'\r') => TrailerLf,
+                (TrailerStart | Trailer, _) => {
+                    self.line += 1;
+                    if self.line > MAX_CHUNK_LINE {
+                        return Err(ChunkError::LineTooLong);
+                    }
+                    Trailer
+                }
+                (TrailerLf, b'\n') => TrailerStart,
+                (EndLf, b'\n') => Done,
+                _ => return Err(ChunkError::Syntax),
+            };
+        }
+        Ok((i, self.state == Done))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::DateCache;
+    use crate::respond::Site;
+    use proptest::prelude::*;
+    use std::fs;
+    use std::time::UNIX_EPOCH;
+
+    /// Wall clock of every test: Tue, 14 Nov 2023 22:13:20 GMT.
+    const NOW_UNIX: u64 = 1_700_000_000;
+    /// Every file's mtime: Fri, 01 Jan 2021 00:00:00 GMT.
+    const MTIME: u64 = 1_609_459_200;
+    const DATE: &str = "Tue, 14 Nov 2023 22:13:20 GMT";
+    const LM: &str = "Fri, 01 Jan 2021 00:00:00 GMT";
+    const BIG: usize = 300 * 1024;
+
+    fn site_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, bytes: &[u8]| {
+            let path = dir.path().join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, bytes).unwrap();
+            let f = fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(UNIX_EPOCH + Duration::from_secs(MTIME))
+                .unwrap();
+        };
+        write("index.html", b"hello");
+        write("1k.html", &[b'k'; 1024]);
+        write("docs/index.html", b"docs");
+        let big: Vec<u8> = (0..BIG).map(|i| (i % 251) as u8).collect();
+        write("big.bin", &big);
+        dir
+    }
+
+    /// A connection with its site, driven like the driver would.
+    struct Harness {
+        _dir: tempfile::TempDir,
+        site: Site,
+        settings: H1Settings,
+        date: DateCache,
+        conn: H1Conn,
+        now: Instant,
+        /// Received but not yet consumed input.
+        rx: Vec<u8>,
+        /// Everything transmitted.
+        tx: Vec<u8>,
+        /// Size of each `out` slice.
+        out_size: usize,
+        /// Number of poll_transmit calls that wrote something.
+        writes: usize,
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            Harness::with(H1Settings::default(), 64 * 1024)
+        }
+
+        fn with(settings: H1Settings, out_size: usize) -> Harness {
+            let dir = site_dir();
+            let site = Site::new(dir.path().to_owned()).unwrap();
+            let now = Instant::from_secs(1000);
+            Harness {
+                _dir: dir,
+                site,
+                settings,
+                date: DateCache::new(NOW_UNIX),
+                conn: H1Conn::new(now, &settings),
+                now,
+                rx: Vec::new(),
+                tx: Vec::new(),
+                out_size,
+                writes: 0,
+            }
+        }
+
+        /// Delivers `bytes` and runs the connection until it is stuck.
+        fn send(&mut self, bytes: &[u8]) {
+            self.rx.extend_from_slice(bytes);
+            self.pump();
+        }
+
+        fn pump(&mut self) {
+            let mut out = vec![0; self.out_size];
+            loop {
+                let mut ctx = ServeCtx {
+                    site: &mut self.site,
+                    settings: &self.settings,
+                    date: &self.date,
+                    now_unix_secs: NOW_UNIX,
+                    now: self.now,
+                };
+                let mut progress = false;
+                if !self.rx.is_empty() && self.conn.wants_input() {
+                    let n = self.conn.handle_input(self.now, &self.rx, &mut ctx);
+                    assert!(n <= self.rx.len());
+                    self.rx.drain(..n);
+                    progress |= n > 0;
+                }
+                loop {
+                    let n = self.conn.poll_transmit(&mut ctx, &mut out);
+                    if n == 0 {
+                        break;
+                    }
+                    self.writes += 1;
+                    self.tx.extend_from_slice(&out[..n]);
+                    progress = true;
+                }
+                if !progress {
+                    break;
+                }
+            }
+        }
+
+        fn eof(&mut self) {
+            assert!(self.rx.is_empty() || !self.conn.wants_input());
+            self.conn.handle_eof(self.now);
+            self.pump();
+        }
+
+        fn take(&mut self) -> String {
+            String::from_utf8_lossy(&mem::take(&mut self.tx)).into_owned()
+        }
+
+        fn advance(&mut self, d: Duration) {
+            self.now += d;
+            self.conn.handle_timeout(self.now);
+        }
+    }
+
+    fn ok_index(extra: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\nServer: tapir\r\nDate: {DATE}\r\n\
+             Content-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\
+             Last-Modified: {LM}\r\n{extra}\r\nhello"
+        )
+    }
+
+    fn error(status: &str, extra: &str) -> String {
+        let code: u16 = status[..3].parse().unwrap();
+        let page = crate::respond::page(code);
+        format!(
+            "HTTP/1.1 {status}\r\nServer: tapir\r\nDate: {DATE}\r\n\
+             Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{extra}\r\n{page}",
+            page.len()
+        )
+    }
+
+    const GET_INDEX: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    #[test]
+    fn get_whole_request() {
+        let mut h = Harness::new();
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+        assert_eq!(h.conn.requests_served(), 1);
+        assert!(!h.conn.wants_transmit());
+        // Head and body went out in one write.
+        assert_eq!(h.writes, 1);
+    }
+
+    #[test]
+    fn byte_by_byte_input_gives_the_same_bytes() {
+        let mut h = Harness::new();
+        for &b in GET_INDEX {
+            h.send(&[b]);
+        }
+        assert_eq!(h.take(), ok_index(""));
+        assert!(h.rx.is_empty());
+        // And the next request on the same connection.
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+    }
+
+    #[test]
+    fn tiny_out_slices_give_the_same_bytes() {
+        for size in [1, 7, 100] {
+            let mut h = Harness::with(H1Settings::default(), size);
+            h.send(GET_INDEX);
+            assert_eq!(h.take(), ok_index(""), "out size {size}");
+        }
+    }
+
+    #[test]
+    fn pipelined_requests_are_answered_in_order() {
+        let mut h = Harness::new();
+        let mut three = Vec::new();
+        three.extend_from_slice(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n");
+        three.extend_from_slice(b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n");
+        three.extend_from_slice(b"HEAD /index.html HTTP/1.1\r\nHost: t\r\n\r\n");
+
+        // One step at a time: the second request waits for the first response.
+        let mut ctx = ServeCtx {
+            site: &mut h.site,
+            settings: &h.settings,
+            date: &h.date,
+            now_unix_secs: NOW_UNIX,
+            now: h.now,
+        };
+        let n = h.conn.handle_input(h.now, &three, &mut ctx);
+        assert_eq!(n, GET_INDEX.len());
+        assert!(!h.conn.wants_input());
+        assert_eq!(h.conn.handle_input(h.now, &three[n..], &mut ctx), 0);
+
+        let mut h = Harness::new();
+        h.send(&three);
+        let expected =
+            ok_index("") + &error("404 Not Found", "") + &ok_index("").replace("hello", "");
+        assert_eq!(h.take(), expected);
+        assert_eq!(h.conn.requests_served(), 3);
+    }
+
+    #[test]
+    fn pipelined_byte_by_byte_with_small_out() {
+        let mut h = Harness::with(H1Settings::default(), 3);
+        let two = [GET_INDEX, GET_INDEX].concat();
+        for &b in &two {
+            h.send(&[b]);
+        }
+        assert_eq!(h.take(), ok_index("") + &ok_index(""));
+    }
+
+    #[test]
+    fn head_has_get_headers_and_no_body() {
+        let mut h = Harness::new();
+        h.send(b"HEAD /index.html HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(h.take(), ok_index("").replace("hello", ""));
+    }
+
+    #[test]
+    fn not_found_and_method_not_allowed() {
+        let mut h = Harness::new();
+        h.send(b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(h.take(), error("404 Not Found", ""));
+        h.send(b"DELETE /index.html HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(
+            h.take(),
+            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+        );
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+    }
+
+    #[test]
+    fn directory_without_slash_redirects() {
+        let mut h = Harness::new();
+        h.send(b"GET /docs?a=b HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(
+            h.take(),
+            error("301 Moved Permanently", "Location: /docs/?a=b\r\n")
+        );
+    }
+
+    #[test]
+    fn malformed_request_gets_400_and_close() {
+        let mut h = Harness::new();
+        h.send(b"GET /index.html HTTP/1.1\r\nHo st: x\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        assert_eq!(h.take(), error("400 Bad Request", "Connection: close\r\n"));
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        assert!(!h.conn.wants_transmit());
+        assert!(h.rx.is_empty(), "input after a bad request is swallowed");
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), "");
+    }
+
+    #[test]
+    fn garbage_gets_400() {
+        let mut h = Harness::new();
+        h.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+        assert_eq!(h.take(), error("400 Bad Request", "Connection: close\r\n"));
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+    }
+
+    #[test]
+    fn http2_preface_gets_505() {
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/2.0\r\n\r\n");
+        assert_eq!(
+            h.take(),
+            error("505 HTTP Version Not Supported", "Connection: close\r\n")
+        );
+    }
+
+    #[test]
+    fn missing_or_double_host_is_400() {
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(h.take(), error("400 Bad Request", "Connection: close\r\n"));
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+        assert_eq!(h.take(), error("400 Bad Request", "Connection: close\r\n"));
+        // HTTP/1.0 needs none.
+        let mut h = Harness::new();
+        h.send(b"GET /index.html HTTP/1.0\r\n\r\n");
+        assert_eq!(h.take(), ok_index("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn request_line_limit_is_414() {
+        let mut h = Harness::new();
+        let line = format!(
+            "GET /{} HTTP/1.1\r\nHost: t\r\n\r\n",
+            "a".repeat(MAX_REQUEST_LINE)
+        );
+        h.send(line.as_bytes());
+        assert_eq!(h.take(), error("414 URI Too Long", "Connection: close\r\n"));
+        // Also when it arrives in pieces and never ends.
+        let mut h = Harness::new();
+        h.send(b"GET /");
+        for _ in 0..MAX_REQUEST_LINE / 1024 + 1 {
+            h.send(&[b'a'; 1024]);
+        }
+        assert_eq!(h.take(), error("414 URI Too Long", "Connection: close\r\n"));
+    }
+
+    #[test]
+    fn header_section_limits_are_431() {
+        let mut h = Harness::new();
+        let mut req = b"GET / HTTP/1.1\r\nHost: t\r\n".to_vec();
+        while req.len() <= MAX_HEAD {
+            req.extend_from_slice(format!("X-Pad: {}\r\n", "p".repeat(1000)).as_bytes());
+        }
+        // Arrives in pieces: never complete, rejected once over the limit.
+        for chunk in req.chunks(1000) {
+            h.send(chunk);
+        }
+        assert_eq!(
+            h.take(),
+            error(
+                "431 Request Header Fields Too Large",
+                "Connection: close\r\n"
+            )
+        );
+
+        let mut h = Harness::new();
+        let mut req = b"GET / HTTP/1.1\r\nHost: t\r\n".to_vec();
+        for i in 0..MAX_HEADERS {
+            req.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        req.extend_from_slice(b"\r\n");
+        h.send(&req);
+        assert_eq!(
+            h.take(),
+            error(
+                "431 Request Header Fields Too Large",
+                "Connection: close\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn keepalive_requests_limit_closes() {
+        let settings = H1Settings {
+            keepalive_requests: 2,
+            ..H1Settings::default()
+        };
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index("Connection: close\r\n"));
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        assert_eq!(h.conn.poll_timeout(), None);
+    }
+
+    #[test]
+    fn connection_close_is_honoured() {
+        let mut h = Harness::new();
+        h.send(b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: Keep-Alive, CLOSE\r\n\r\n");
+        assert_eq!(h.take(), ok_index("Connection: close\r\n"));
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+    }
+
+    #[test]
+    fn http10_closes_unless_keep_alive() {
+        let mut h = Harness::new();
+        h.send(b"GET /index.html HTTP/1.0\r\n\r\n");
+        assert_eq!(h.take(), ok_index("Connection: close\r\n"));
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+
+        let mut h = Harness::new();
+        h.send(b"GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        assert_eq!(h.take(), ok_index("Connection: keep-alive\r\n"));
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+        h.send(b"GET /index.html HTTP/1.0\r\n\r\n");
+        assert_eq!(h.take(), ok_index("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn keepalive_timeout_after_last_response() {
+        let mut h = Harness::new();
+        // A new connection has header_timeout to send something.
+        assert_eq!(h.conn.poll_timeout(), Some(Instant::from_secs(1000 + 60)));
+        h.advance(Duration::from_secs(5));
+        h.send(GET_INDEX);
+        h.take();
+        let idle_until = Instant::from_secs(1005 + 15);
+        assert_eq!(h.conn.poll_timeout(), Some(idle_until));
+        h.advance(Duration::from_millis(14_999));
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+        h.advance(Duration::from_millis(1));
+        assert_eq!(h.conn.close_state(), CloseState::Timeout);
+        assert_eq!(h.conn.poll_timeout(), None);
+        // Spurious calls change nothing.
+        h.advance(Duration::from_secs(100));
+        assert_eq!(h.conn.close_state(), CloseState::Timeout);
+    }
+
+    #[test]
+    fn new_connection_without_request_times_out() {
+        let mut h = Harness::new();
+        h.advance(Duration::from_secs(60));
+        assert_eq!(h.conn.close_state(), CloseState::Timeout);
+        assert_eq!(h.take(), "");
+    }
+
+    #[test]
+    fn partial_head_gets_header_timeout() {
+        let mut h = Harness::new();
+        h.send(GET_INDEX);
+        h.take();
+        h.advance(Duration::from_secs(10));
+        h.send(b"GET /index.html HTTP/1.1\r\n");
+        // Now the header timeout runs, not the keep-alive one.
+        assert_eq!(h.conn.poll_timeout(), Some(Instant::from_secs(1010 + 60)));
+        h.advance(Duration::from_secs(30));
+        h.send(b"Host: t\r\n");
+        assert_eq!(h.conn.poll_timeout(), Some(Instant::from_secs(1010 + 60)));
+        h.advance(Duration::from_secs(30));
+        assert_eq!(h.conn.close_state(), CloseState::Timeout);
+        assert_eq!(h.take(), "");
+    }
+
+    #[test]
+    fn keepalive_timeout_zero_disables_keepalive() {
+        let settings = H1Settings {
+            keepalive_timeout: Duration::ZERO,
+            ..H1Settings::default()
+        };
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn content_length_with_transfer_encoding_is_400_and_close() {
+        let mut h = Harness::new();
+        h.send(
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\
+              Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        );
+        assert_eq!(h.take(), error("400 Bad Request", "Connection: close\r\n"));
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+    }
+
+    #[test]
+    fn bad_framing_headers_are_400() {
+        for req in [
+            &b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5x\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            let mut h = Harness::new();
+            h.send(req);
+            assert_eq!(
+                h.take(),
+                error("400 Bad Request", "Connection: close\r\n"),
+                "{req:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_length_body_is_discarded() {
+        let mut h = Harness::new();
+        let mut req =
+            b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n".to_vec();
+        req.extend_from_slice(b"0123456789");
+        req.extend_from_slice(GET_INDEX);
+        h.send(&req);
+        assert_eq!(
+            h.take(),
+            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n") + &ok_index("")
+        );
+        // Body split across inputs, arriving after the response is written.
+        let mut h = Harness::new();
+        h.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
+        assert_eq!(
+            h.take(),
+            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+        );
+        h.send(b"cd");
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+    }
+
+    #[test]
+    fn chunked_body_is_discarded() {
+        let mut h = Harness::new();
+        let mut req = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        req.extend_from_slice(b"5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: y\r\n\r\n");
+        req.extend_from_slice(GET_INDEX);
+        let expected = error("405 Method Not Allowed", "Allow: GET, HEAD\r\n") + &ok_index("");
+        h.send(&req);
+        assert_eq!(h.take(), expected);
+        let mut h = Harness::new();
+        for &b in &req {
+            h.send(&[b]);
+        }
+        assert_eq!(h.take(), expected);
+    }
+
+    #[test]
+    fn bad_chunked_body_closes() {
+        let mut h = Harness::new();
+        h.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        assert_eq!(
+            h.take(),
+            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+        );
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+    }
+
+    #[test]
+    fn oversized_or_expected_bodies_are_not_waited_for() {
+        let mut h = Harness::new();
+        h.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n");
+        assert_eq!(
+            h.take(),
+            error(
+                "405 Method Not Allowed",
+                "Allow: GET, HEAD\r\nConnection: close\r\n"
+            )
+        );
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        let mut h = Harness::new();
+        h.send(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+        assert_eq!(
+            h.take(),
+            error(
+                "405 Method Not Allowed",
+                "Allow: GET, HEAD\r\nConnection: close\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn large_file_is_streamed_in_pieces() {
+        let mut h = Harness::with(H1Settings::default(), 1000);
+        h.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        let tx = mem::take(&mut h.tx);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nServer: tapir\r\nDate: {DATE}\r\n\
+             Content-Type: application/octet-stream\r\nContent-Length: {BIG}\r\n\
+             Last-Modified: {LM}\r\n\r\n"
+        );
+        assert_eq!(&tx[..head.len()], head.as_bytes());
+        let body = &tx[head.len()..];
+        assert_eq!(body.len(), BIG);
+        assert!(body.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+        assert_eq!(h.writes, (head.len() + BIG).div_ceil(1000));
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+    }
+
+    #[test]
+    fn eof_after_pipelined_requests_answers_them_then_closes() {
+        let mut h = Harness::new();
+        h.send(&[GET_INDEX, GET_INDEX].concat());
+        h.eof();
+        assert_eq!(h.take(), ok_index("") + &ok_index(""));
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        assert!(!h.conn.wants_transmit());
+    }
+
+    #[test]
+    fn eof_mid_request_closes_without_answer() {
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/1.1\r\n");
+        h.eof();
+        assert_eq!(h.take(), "");
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+    }
+
+    #[test]
+    fn send_timeout_aborts_a_stuck_response() {
+        let mut h = Harness::with(H1Settings::default(), 0);
+        h.send(GET_INDEX);
+        assert!(h.conn.wants_transmit());
+        assert_eq!(h.conn.poll_timeout(), Some(h.now + SEND_TIMEOUT));
+        h.advance(SEND_TIMEOUT);
+        assert_eq!(h.conn.close_state(), CloseState::Abort);
+        assert!(!h.conn.wants_transmit());
+    }
+
+    #[test]
+    fn leading_blank_lines_are_ignored() {
+        // RFC 9112 §2.2: at least one empty line before a request is ignored.
+        let mut h = Harness::new();
+        h.send(b"\r\n");
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+    }
+
+    #[test]
+    fn chunked_decoder_stops_at_the_end() {
+        let mut d = ChunkedDiscard::default();
+        assert_eq!(d.feed(b"3\r\nabc\r\n0\r\n\r\nGET"), Ok((13, true)));
+        let mut d = ChunkedDiscard::default();
+        assert_eq!(d.feed(b"fffffffffffffffff\r\n"), Err(ChunkError::TooLarge));
+        let mut d = ChunkedDiscard::default();
+        assert_eq!(d.feed(b"200000\r\n"), Err(ChunkError::TooLarge));
+        let mut d = ChunkedDiscard::default();
+        assert_eq!(d.feed(b"\r\n"), Err(ChunkError::Syntax));
+        let mut d = ChunkedDiscard::default();
+        assert_eq!(d.feed(b"3\r\nabcX"), Err(ChunkError::Syntax));
+    }
+
+    #[test]
+    fn keepalive_fast_path_does_not_allocate() {
+        let mut h = Harness::new();
+        let req = b"GET /1k.html HTTP/1.1\r\nHost: t\r\nUser-Agent: bench\r\n\r\n";
+        let mut out = vec![0u8; 64 * 1024];
+        let mut run = |h: &mut Harness, out: &mut [u8]| {
+            let mut ctx = ServeCtx {
+                site: &mut h.site,
+                settings: &h.settings,
+                date: &h.date,
+                now_unix_secs: NOW_UNIX,
+                now: h.now,
+            };
+            assert_eq!(h.conn.handle_input(h.now, req, &mut ctx), req.len());
+            let n = h.conn.poll_transmit(&mut ctx, out);
+            assert!(n > 1024 && !h.conn.wants_transmit());
+        };
+        // Warm up: the first request fills the file cache and the buffers.
+        run(&mut h, &mut out);
+        let info = allocation_counter::measure(|| {
+            for _ in 0..100 {
+                run(&mut h, &mut out);
+            }
+        });
+        assert_eq!(info.count_total, 0, "{info:?}");
+        assert_eq!(h.conn.requests_served(), 101);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any bytes, cut anywhere, with any `out` size: no panic, and after
+        /// EOF the connection has answered or closed.
+        #[test]
+        fn arbitrary_input_never_panics(
+            input in proptest::collection::vec(any::<u8>(), 0..600),
+            cuts in proptest::collection::vec(1usize..64, 1..16),
+            out_size in 1usize..2048,
+        ) {
+            let mut h = Harness::with(H1Settings::default(), out_size);
+            let mut rest = &input[..];
+            for cut in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (piece, tail) = rest.split_at((*cut).min(rest.len()));
+                h.send(piece);
+                rest = tail;
+            }
+            if h.conn.wants_input() {
+                h.conn.handle_eof(h.now);
+            }
+            h.pump();
+            prop_assert!(!h.conn.wants_transmit());
+            if h.rx.is_empty() {
+                prop_assert_ne!(h.conn.close_state(), CloseState::Open);
+            }
+        }
+
+        /// Valid requests mixed with garbage, pipelined: every answer is a
+        /// complete HTTP/1.1 response.
+        #[test]
+        fn pipelined_mixtures_answer_in_order(
+            picks in proptest::collection::vec(0usize..4, 1..8),
+            cut in 1usize..100,
+        ) {
+            let reqs: [&[u8]; 4] = [
+                GET_INDEX,
+                b"HEAD /1k.html HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
+            ];
+            let input: Vec<u8> = picks.iter().flat_map(|&i| reqs[i].iter().copied()).collect();
+            let mut h = Harness::with(H1Settings::default(), 500);
+            for piece in input.chunks(cut) {
+                h.send(piece);
+            }
+            let tx = h.take();
+            prop_assert_eq!(tx.matches("HTTP/1.1 ").count(), picks.len());
+            prop_assert_eq!(h.conn.requests_served() as usize, picks.len());
+            prop_assert_eq!(h.conn.close_state(), CloseState::Open);
+        }
+    }
+}

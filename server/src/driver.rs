@@ -1,0 +1,425 @@
+//! The driver: the only code that reads the clock, touches the TAP device
+//! and waits in `mio::Poll`.
+//!
+//! One loop, in this order each turn:
+//! 1. read frames from the TAP until `WouldBlock` (bounded per turn) and
+//!    hand each to the interface;
+//! 2. let every connection the interface reports (new, readable, writable,
+//!    closed) run its HTTP state machine against its socket buffers;
+//! 3. run connection timers (keep-alive, header time-outs) that expired;
+//! 4. let the interface emit every frame that is due, written to the TAP;
+//! 5. sleep until the TAP is readable or the earliest deadline.
+//!
+//! Connections are netstack socket handles; mio tokens are only for real
+//! file descriptors (the TAP).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use netstack::iface::{Event, Interface, InterfaceConfig, SocketHandle};
+use netstack::phy::sys::{configure_link, TapDevice};
+use netstack::tcp::{RecvError, State, TcpConfig};
+use netstack::time::Instant;
+use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use tracing::{debug, info};
+
+use crate::config::Config;
+use crate::conn::h1::{CloseState, H1Conn, H1Settings, ServeCtx};
+use crate::date::DateCache;
+use crate::respond::Site;
+
+const TAP: Token = Token(0);
+/// Frames read per turn before the loop dispatches and serves connections,
+/// so a flood of input cannot starve output.
+const MAX_FRAMES_PER_TURN: usize = 256;
+/// Ethernet header plus the largest MTU we accept (config bounds it at 9000).
+const MAX_FRAME: usize = 14 + 9000;
+
+/// The wall and monotonic clocks, read only here.
+#[derive(Debug)]
+struct Clock {
+    start: std::time::Instant,
+    start_unix: u64,
+}
+
+impl Clock {
+    #[allow(clippy::disallowed_methods)] // The driver is the one place that reads clocks.
+    fn new() -> Clock {
+        let start_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Clock {
+            start: std::time::Instant::now(),
+            start_unix,
+        }
+    }
+
+    #[allow(clippy::disallowed_methods)] // The driver is the one place that reads clocks.
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    fn unix_secs(&self, now: Instant) -> u64 {
+        self.start_unix + now.total_micros() / 1_000_000
+    }
+}
+
+/// A connection's HTTP state next to the socket it runs on.
+#[derive(Debug)]
+struct Conn {
+    handle: SocketHandle,
+    http: H1Conn,
+    /// We asked the socket to close (FIN) or abort; waiting to release.
+    closing: bool,
+    /// Earliest deadline registered in the driver's timer heap.
+    timer_at: Option<Instant>,
+}
+
+/// Everything the loop owns.
+pub struct Driver {
+    clock: Clock,
+    poll: Poll,
+    tap: TapDevice,
+    iface: Interface,
+    site: Site,
+    settings: H1Settings,
+    date: DateCache,
+    http_port: u16,
+    /// Connections indexed by socket slot; the handle inside guards reuse.
+    conns: Vec<Option<Conn>>,
+    timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    rx_buf: Vec<u8>,
+    tx_errors: u64,
+}
+
+impl Driver {
+    /// Open and configure the TAP, build the interface, listen on the HTTP port.
+    pub fn new(config: &Config) -> io::Result<Driver> {
+        let net = &config.net;
+        let tap = TapDevice::open(&net.tap)?;
+        let (host_ip, prefix_len) = net.host_addr;
+        configure_link(&net.tap, host_ip.octets(), prefix_len, u32::from(net.mtu))?;
+        let secret = random_bytes::<24>()?;
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&secret[16..22]);
+        mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
+        let mut isn_secret = [0u8; 16];
+        isn_secret.copy_from_slice(&secret[..16]);
+
+        let addr = Ipv4Address::from(net.addr);
+        let mut iface_config =
+            InterfaceConfig::new(EthernetAddress(mac), Ipv4Cidr::new(addr, prefix_len));
+        iface_config.gateway = Some(Ipv4Address::from(net.gateway.unwrap_or(host_ip)));
+        iface_config.mtu = usize::from(net.mtu);
+        iface_config.isn_secret = isn_secret;
+        iface_config.tcp = tcp_config(config);
+        let mut iface = Interface::new(iface_config);
+        iface
+            .listen(
+                config.http.port,
+                config.tcp.backlog,
+                config.tcp.backlog.max(128),
+            )
+            .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, e))?;
+
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut SourceFd(&tap.as_raw_fd()), TAP, Interest::READABLE)?;
+        let site = Site::new(config.http.root.clone())?;
+        let clock = Clock::new();
+        let mut date = DateCache::default();
+        date.update(clock.start_unix);
+        info!(
+            tap = %net.tap, addr = %addr, mac = %EthernetAddress(mac), port = config.http.port,
+            root = %config.http.root.display(), "tapir listening"
+        );
+        Ok(Driver {
+            clock,
+            poll,
+            tap,
+            iface,
+            site,
+            settings: H1Settings::from_config(&config.http),
+            date,
+            http_port: config.http.port,
+            conns: Vec::new(),
+            timers: BinaryHeap::new(),
+            rx_buf: vec![0; MAX_FRAME],
+            tx_errors: 0,
+        })
+    }
+
+    /// Run the loop until an unrecoverable I/O error.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(64);
+        let mut tap_backlog = true;
+        loop {
+            let now = self.clock.now();
+            self.date.update(self.clock.unix_secs(now));
+            if tap_backlog {
+                tap_backlog = self.read_frames(now)?;
+            }
+            self.serve_events(now);
+            self.expire_conn_timers(now);
+            self.dispatch(now);
+
+            let timeout = if tap_backlog {
+                Some(Duration::ZERO)
+            } else {
+                let deadline = [self.iface.poll_at(), self.next_conn_timer()]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                let now = self.clock.now();
+                deadline.map(|at| at.saturating_duration_since(now))
+            };
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            if events.iter().any(|e| e.token() == TAP) {
+                tap_backlog = true;
+            }
+        }
+    }
+
+    /// Read frames until `WouldBlock` or the per-turn bound. Returns whether
+    /// frames may still be waiting (the bound was hit).
+    fn read_frames(&mut self, now: Instant) -> io::Result<bool> {
+        for _ in 0..MAX_FRAMES_PER_TURN {
+            match self.tap.recv(&mut self.rx_buf) {
+                Ok(n) => self.iface.handle_frame(now, &self.rx_buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    fn dispatch(&mut self, now: Instant) {
+        let Driver {
+            iface,
+            tap,
+            tx_errors,
+            ..
+        } = self;
+        iface.dispatch(now, |frame| {
+            if let Err(err) = tap.send(frame) {
+                *tx_errors += 1;
+                debug!(%err, len = frame.len(), "drop: TAP write failed");
+            }
+        });
+    }
+
+    fn serve_events(&mut self, now: Instant) {
+        while let Some(event) = self.iface.poll_event() {
+            match event {
+                Event::Acceptable(port) => {
+                    while let Some(handle) = self.iface.accept(port) {
+                        self.open_conn(now, handle);
+                    }
+                }
+                Event::Socket(handle) => self.serve(now, handle),
+            }
+        }
+    }
+
+    fn open_conn(&mut self, now: Instant, handle: SocketHandle) {
+        let index = handle.index() as usize;
+        if self.conns.len() <= index {
+            self.conns.resize_with(index + 1, || None);
+        }
+        debug_assert_eq!(
+            self.iface.socket(handle).map(|s| s.tuple().local.port),
+            Some(self.http_port)
+        );
+        self.conns[index] = Some(Conn {
+            handle,
+            http: H1Conn::new(now, &self.settings),
+            closing: false,
+            timer_at: None,
+        });
+        self.serve(now, handle);
+    }
+
+    fn close_conn(&mut self, handle: SocketHandle) {
+        if let Some(slot) = self.conns.get_mut(handle.index() as usize) {
+            if slot.as_ref().is_some_and(|c| c.handle == handle) {
+                *slot = None;
+            }
+        }
+        self.iface.release(handle);
+    }
+
+    /// Run one connection's HTTP state machine against its socket: read
+    /// what arrived, write what is ready, close when the protocol says so.
+    fn serve(&mut self, now: Instant, handle: SocketHandle) {
+        let unix_secs = self.clock.unix_secs(now);
+        let Driver {
+            iface,
+            conns,
+            site,
+            settings,
+            date,
+            timers,
+            ..
+        } = self;
+        let Some(Some(conn)) = conns.get_mut(handle.index() as usize) else {
+            return;
+        };
+        if conn.handle != handle {
+            return;
+        }
+        let mut ctx = ServeCtx {
+            site,
+            settings,
+            date,
+            now_unix_secs: unix_secs,
+            now,
+        };
+        let mut gone = false;
+        loop {
+            let mut progress = false;
+            // Input.
+            if !conn.closing {
+                loop {
+                    match iface.recv_with(handle, |data| {
+                        let n = if data.is_empty() {
+                            0
+                        } else {
+                            conn.http.handle_input(now, data, &mut ctx)
+                        };
+                        (n, n)
+                    }) {
+                        Ok(0) => break,
+                        Ok(_) => progress = true,
+                        Err(RecvError::Finished) => {
+                            conn.http.handle_eof(now);
+                            break;
+                        }
+                        Err(_) => {
+                            gone = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if gone {
+                break;
+            }
+            // Output, written straight into the send buffer.
+            while conn.http.wants_transmit() {
+                match iface.send_with(handle, |buf| {
+                    let n = conn.http.poll_transmit(&mut ctx, buf);
+                    (n, n)
+                }) {
+                    Ok(0) => break,
+                    Ok(_) => progress = true,
+                    Err(_) => {
+                        gone = true;
+                        break;
+                    }
+                }
+            }
+            if gone || !progress {
+                break;
+            }
+        }
+        let state = iface.socket(handle).map(|s| s.state());
+        if gone || matches!(state, None | Some(State::Closed)) {
+            debug!(%handle, "connection ended by the peer");
+            self.close_conn(handle);
+            return;
+        }
+        if !conn.closing {
+            match conn.http.close_state() {
+                CloseState::Open => {}
+                CloseState::CloseAfterFlush if conn.http.wants_transmit() => {}
+                CloseState::CloseAfterFlush | CloseState::Timeout => {
+                    conn.closing = true;
+                    iface.close(handle);
+                }
+                CloseState::Abort => {
+                    conn.closing = true;
+                    iface.abort(handle);
+                }
+            }
+        }
+        if conn.closing {
+            // The stack finishes the teardown (FIN retransmission, TIME-WAIT) on its own.
+            self.close_conn(handle);
+            return;
+        }
+        if let Some(at) = conn.http.poll_timeout() {
+            if conn.timer_at.is_none_or(|t| at < t) {
+                conn.timer_at = Some(at);
+                timers.push(Reverse((at, handle)));
+            }
+        }
+    }
+
+    fn expire_conn_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((at, handle))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(Some(conn)) = self.conns.get_mut(handle.index() as usize) else {
+                continue;
+            };
+            if conn.handle != handle {
+                continue;
+            }
+            conn.timer_at = None;
+            conn.http.handle_timeout(now);
+            self.serve(now, handle);
+        }
+    }
+
+    fn next_conn_timer(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("tap", &self.tap.name())
+            .field("tx_errors", &self.tx_errors)
+            .finish()
+    }
+}
+
+/// TCP settings for new connections from the `[tcp]` and `[net]` tables.
+pub fn tcp_config(config: &Config) -> TcpConfig {
+    let keys = &config.tcp;
+    TcpConfig {
+        mss: config.net.mtu.saturating_sub(40),
+        recv_buffer: keys.recv_buffer,
+        send_buffer: keys.send_buffer,
+        nodelay: keys.nodelay,
+        delayed_ack: keys.delayed_ack,
+        rto_min: keys.rto_min,
+        retries2: keys.retries2,
+        synack_retries: keys.synack_retries,
+        msl: keys.msl,
+        fin_timeout: keys.fin_timeout,
+        ..TcpConfig::default()
+    }
+}
+
+/// Random bytes from the kernel, for secrets and our MAC address.
+fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
+    use std::io::Read;
+    let mut out = [0u8; N];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
+    Ok(out)
+}
