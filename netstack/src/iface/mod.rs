@@ -41,8 +41,7 @@ use crate::wire::{
     Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
 };
 
-const ETH_HEADER_LEN: usize = 14;
-const IPV4_HEADER_LEN: usize = 20;
+use crate::wire::{ETHERNET_HEADER_LEN as ETH_HEADER_LEN, IPV4_HEADER_LEN};
 /// TTL of packets we originate (Linux's `ip_default_ttl`).
 const DEFAULT_TTL: u8 = 64;
 /// Frames that may wait at once: replies produced while handling input plus
@@ -258,7 +257,7 @@ impl Interface {
             }
             let iss = self.isn(&tuple, now);
             let socket = TcpSocket::connect(&self.config.tcp, tuple, iss, now);
-            let Ok(handle) = self.sockets.insert(socket, Owner::App) else {
+            let Some(handle) = self.sockets.insert(socket, Owner::App) else {
                 continue;
             };
             self.stats.tcp.active_opens += 1;
@@ -635,16 +634,42 @@ impl Interface {
             },
         };
         if let Some(handle) = self.sockets.find(&tuple) {
-            // NOTE(unwrap-free): `find` just returned this handle, so the slot exists.
             let Some(slot) = self.sockets.get_mut(handle) else {
                 return;
             };
+            let reopen = repr.control == TcpControl::Syn
+                && repr.ack_number.is_none()
+                && self.listeners.contains_key(&repr.dst_port)
+                && slot.socket.time_wait_accepts_syn(&repr);
+            if reopen {
+                // RFC 6191: the new SYN ends TIME-WAIT; the listener takes it.
+                if slot.counted_time_wait {
+                    self.stats.tcp.time_wait -= 1;
+                }
+                self.stats.tcp.tw_recycled += 1;
+                debug!(%handle, remote = %tuple.remote, "TIME-WAIT reopened by a new SYN");
+                self.sockets.remove(handle);
+                return self.handle_listen_syn(now, eth_src, &tuple, &repr);
+            }
             if let Some(reply) = slot.socket.process(now, &repr) {
                 self.queue_tcp(eth_src, &tuple, &reply);
             }
             self.after_socket_activity(now, handle);
             return;
         }
+        self.handle_listen_syn(now, eth_src, &tuple, &repr);
+    }
+
+    /// A segment for no connection: a SYN to a listener opens one (RFC 9293
+    /// §3.10.7.2); anything else is answered with RST (§3.10.7.1).
+    fn handle_listen_syn(
+        &mut self,
+        now: Instant,
+        eth_src: EthernetAddress,
+        tuple: &FourTuple,
+        repr: &TcpRepr<'_>,
+    ) {
+        let tuple = *tuple;
         if repr.control == TcpControl::Syn && repr.ack_number.is_none() {
             if let Some(listener) = self.listeners.get_mut(&repr.dst_port) {
                 if listener.accept_queue.len() >= listener.backlog {
@@ -661,14 +686,14 @@ impl Interface {
                 }
                 listener.half_open += 1;
                 let iss = self.isn(&tuple, now);
-                let socket = TcpSocket::accept_syn(&self.config.tcp, tuple, &repr, iss, now);
+                let socket = TcpSocket::accept_syn(&self.config.tcp, tuple, repr, iss, now);
                 match self.sockets.insert(socket, Owner::Listener(repr.dst_port)) {
-                    Ok(handle) => {
+                    Some(handle) => {
                         self.stats.tcp.passive_opens += 1;
                         debug!(%handle, remote = %tuple.remote, "passive open");
                         self.after_socket_activity(now, handle);
                     }
-                    Err(_) => {
+                    None => {
                         if let Some(l) = self.listeners.get_mut(&repr.dst_port) {
                             l.half_open -= 1;
                         }
@@ -678,7 +703,7 @@ impl Interface {
             }
         }
         self.stats.tcp.no_port += 1;
-        if let Some(rst) = rst_for_closed_port(&repr) {
+        if let Some(rst) = rst_for_closed_port(repr) {
             self.queue_tcp(eth_src, &tuple, &rst);
         }
     }
@@ -734,13 +759,11 @@ impl Interface {
             }
         }
         match owner {
-            Owner::App => {
-                if wakeup {
-                    if let Some(slot) = self.sockets.get_mut(handle) {
-                        if !slot.event_queued {
-                            slot.event_queued = true;
-                            self.events.push_back(Event::Socket(handle));
-                        }
+            Owner::App if wakeup => {
+                if let Some(slot) = self.sockets.get_mut(handle) {
+                    if !slot.event_queued {
+                        slot.event_queued = true;
+                        self.events.push_back(Event::Socket(handle));
                     }
                 }
             }

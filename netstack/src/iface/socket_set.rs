@@ -81,15 +81,11 @@ pub struct SocketSet {
 }
 
 impl SocketSet {
-    /// Insert a new connection. Fails (returning the socket) if its 4-tuple is taken.
-    pub(crate) fn insert(
-        &mut self,
-        socket: TcpSocket,
-        owner: Owner,
-    ) -> Result<SocketHandle, TcpSocket> {
+    /// Insert a new connection; `None` (dropping it) if its 4-tuple is taken.
+    pub(crate) fn insert(&mut self, socket: TcpSocket, owner: Owner) -> Option<SocketHandle> {
         let tuple = socket.tuple();
         if self.by_tuple.contains_key(&tuple) {
-            return Err(socket);
+            return None;
         }
         self.next_generation = self.next_generation.wrapping_add(1);
         let generation = self.next_generation;
@@ -111,7 +107,7 @@ impl SocketSet {
             event_queued: false,
         });
         self.by_tuple.insert(tuple, handle);
-        Ok(handle)
+        Some(handle)
     }
 
     /// Remove a connection; stale handles are ignored.
@@ -185,12 +181,11 @@ impl SocketSet {
         match slot.socket.poll_at() {
             None => {}
             Some(at) if at <= now => self.mark_due(handle),
-            Some(at) => {
-                if slot.timer_at.is_none_or(|t| at < t) {
-                    slot.timer_at = Some(at);
-                    self.timers.push(Reverse((at, handle)));
-                }
+            Some(at) if slot.timer_at.is_none_or(|t| at < t) => {
+                slot.timer_at = Some(at);
+                self.timers.push(Reverse((at, handle)));
             }
+            Some(_) => {}
         }
     }
 

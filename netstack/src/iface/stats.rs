@@ -106,6 +106,8 @@ pub struct TcpStats {
     pub listen_drops: u64,
     /// Sockets now in TIME-WAIT (`TW` in /proc/net/sockstat).
     pub time_wait: u64,
+    /// TWRecycled: TIME-WAIT connections reopened by a new SYN (RFC 6191).
+    pub tw_recycled: u64,
 }
 
 /// All counters of one interface.

@@ -168,6 +168,35 @@ impl Assembler {
         Ok(self.remove_front())
     }
 
+    /// Move the front up by `n` bytes: forget everything below `n` (cutting
+    /// a range that straddles it) and shift the rest down. For a sender's
+    /// SACK scoreboard, whose front is SND.UNA.
+    pub fn advance(&mut self, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        let count = usize::from(self.count);
+        let gone = self.live().iter().take_while(|&&(_, e)| e <= n).count();
+        self.ranges.copy_within(gone..count, 0);
+        // NOTE(cast): gone <= count, a u8.
+        self.count -= gone as u8;
+        if let Some(first) = self.ranges[..usize::from(self.count)].first_mut() {
+            first.0 = first.0.max(n);
+        }
+        self.shift(n);
+        debug_assert!(self.is_well_formed());
+    }
+
+    /// Bytes recorded below offset `limit`.
+    pub fn len_below(&self, limit: usize) -> usize {
+        self.ranges()
+            .map(|(s, e)| e.min(limit).saturating_sub(s))
+            .sum()
+    }
+
+    /// The first range that ends after `offset` (it may contain `offset`).
+    pub fn range_after(&self, offset: usize) -> Option<(usize, usize)> {
+        self.ranges().find(|&(_, e)| e > offset)
+    }
+
     /// Move the front of the window up by `n`; every range starts at or
     /// after `n`.
     fn shift(&mut self, n: u32) {
@@ -296,6 +325,22 @@ mod tests {
     }
 
     #[test]
+    fn advance_drops_and_cuts() {
+        let mut a = Assembler::new();
+        a.add(10, 10).unwrap();
+        a.add(30, 10).unwrap();
+        a.add(50, 10).unwrap();
+        a.advance(35);
+        assert_eq!(ranges(&a), [(0, 5), (15, 25)]);
+        assert_eq!(a.len_below(100), 15);
+        assert_eq!(a.len_below(20), 10);
+        assert_eq!(a.range_after(5), Some((15, 25)));
+        assert_eq!(a.range_after(4), Some((0, 5)));
+        a.advance(1000);
+        assert!(a.is_empty());
+    }
+
+    #[test]
     fn huge_offsets_are_refused_not_wrapped() {
         let mut a = Assembler::new();
         assert_eq!(a.add(usize::MAX - 1, 10), Err(TooManyHoles));
@@ -303,13 +348,22 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_a_bitmap(ops in proptest::collection::vec((any::<bool>(), 0usize..200, 0usize..30), 0..60)) {
+        fn matches_a_bitmap(ops in proptest::collection::vec((0u8..5, 0usize..200, 0usize..30), 0..60)) {
             // The model: which absolute bytes have arrived, and the absolute
             // position of the assembler's offset 0.
             let mut arrived = vec![false; 4096];
             let mut front = 0usize;
             let mut a = Assembler::new();
-            for (then_remove, offset, size) in ops {
+            for (kind, offset, size) in ops {
+                if kind == 4 {
+                    // Advance the front by a small amount.
+                    let n = offset / 8;
+                    a.advance(n);
+                    front += n;
+                    prop_assert!(a.is_well_formed());
+                    continue;
+                }
+                let then_remove = kind == 3;
                 let result = if then_remove {
                     a.add_then_remove_front(offset, size)
                 } else {

@@ -35,6 +35,9 @@ pub trait CongestionControl {
     fn on_retransmit_timeout(&mut self, flight_size: usize, mss: usize, first: bool);
     /// Sending resumes after an idle period longer than the RTO.
     fn on_idle_restart(&mut self, mss: usize);
+    /// The fast retransmit that began the current recovery was spurious
+    /// (RFC 3522 detection): undo the reduction (RFC 4015 §3).
+    fn on_spurious_recovery(&mut self);
 }
 
 /// The initial window, RFC 6928 §2: min(10*MSS, max(2*MSS, 14600)).
@@ -50,6 +53,8 @@ pub struct Reno {
     /// Bytes acknowledged in congestion avoidance since cwnd last grew
     /// (appropriate byte counting, RFC 3465 §2.1).
     bytes_acked: usize,
+    /// cwnd and ssthresh before the last reduction, for an undo.
+    prior: (usize, usize),
 }
 
 impl Reno {
@@ -60,6 +65,7 @@ impl Reno {
             cwnd: initial_window(536),
             ssthresh: usize::MAX,
             bytes_acked: 0,
+            prior: (0, usize::MAX),
         }
     }
 }
@@ -108,6 +114,7 @@ impl CongestionControl for Reno {
 
     fn on_enter_recovery(&mut self, flight_size: usize, mss: usize) {
         // RFC 5681 §3.2 steps 2 and 3 (equation 4).
+        self.prior = (self.cwnd, self.ssthresh);
         self.ssthresh = (flight_size / 2).max(2 * mss);
         self.cwnd = self.ssthresh + 3 * mss;
         self.bytes_acked = 0;
@@ -147,6 +154,14 @@ impl CongestionControl for Reno {
     fn on_idle_restart(&mut self, mss: usize) {
         // RFC 5681 §4.1: restart window = min(IW, cwnd).
         self.cwnd = self.cwnd.min(initial_window(mss));
+    }
+
+    fn on_spurious_recovery(&mut self) {
+        // As Linux's tcp_undo_cwnd_reduction: back to at least the values
+        // before the reduction.
+        self.cwnd = self.cwnd.max(self.prior.0);
+        self.ssthresh = self.ssthresh.max(self.prior.1);
+        self.bytes_acked = 0;
     }
 }
 
@@ -201,6 +216,9 @@ impl CongestionControl for Congestion {
     }
     fn on_idle_restart(&mut self, mss: usize) {
         delegate!(self, cc => cc.on_idle_restart(mss))
+    }
+    fn on_spurious_recovery(&mut self) {
+        delegate!(self, cc => cc.on_spurious_recovery())
     }
 }
 
@@ -274,6 +292,16 @@ mod tests {
         assert_eq!(r.window(), 9 * MSS);
         r.on_partial_ack(3 * MSS, MSS);
         assert_eq!(r.window(), 7 * MSS);
+    }
+
+    #[test]
+    fn spurious_recovery_is_undone() {
+        let mut r = Reno::new();
+        r.on_established(MSS, false);
+        r.on_enter_recovery(10 * MSS, MSS);
+        r.on_spurious_recovery();
+        assert_eq!(r.window(), 10 * MSS);
+        assert_eq!(r.ssthresh(), usize::MAX);
     }
 
     #[test]

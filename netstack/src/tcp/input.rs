@@ -46,8 +46,28 @@ impl TcpSocket {
             State::SynSent => self.process_syn_sent(now, seg),
             _ => self.process_synchronized(now, seg),
         };
+        if self.rst_pending && self.state == State::Closed {
+            // The segment made us abort (data for a released socket): the
+            // RST is the reply, so it goes out even if the owner frees the
+            // closed socket right away.
+            self.rst_pending = false;
+            return Some(self.rst_segment());
+        }
         self.arm_timers(now);
         reply
+    }
+
+    /// Our RST aborting the connection (RFC 9293 §3.10.5): the highest
+    /// sequence number sent, with an ACK as Linux sends it.
+    pub(super) fn rst_segment(&self) -> TcpRepr<'static> {
+        TcpRepr {
+            src_port: self.tuple.local.port,
+            dst_port: self.tuple.remote.port,
+            control: TcpControl::Rst,
+            seq_number: self.snd_max,
+            ack_number: Some(self.rcv_nxt),
+            ..TcpRepr::default()
+        }
     }
 
     /// A RST answering `seg` (RFC 9293 §3.10.7.1), or `None` if it is one.
@@ -103,11 +123,7 @@ impl TcpSocket {
             Some(ack) => {
                 self.snd_una = ack;
                 self.snd_wl2 = ack;
-                if self.timestamps.is_none() {
-                    self.rtt.on_ack(ack, now);
-                } else {
-                    self.sample_timestamp_rtt(seg, now);
-                }
+                self.sample_rtt(seg, ack, now);
                 self.on_established();
                 // RFC 9293 §3.10.7.3: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
                 self.ack_now = true;
@@ -224,11 +240,7 @@ impl TcpSocket {
                 return self.rst_reply(seg);
             }
             self.snd_una = self.iss + 1;
-            if self.timestamps.is_none() {
-                self.rtt.on_ack(ack, now);
-            } else {
-                self.sample_timestamp_rtt(seg, now);
-            }
+            self.sample_rtt(seg, ack, now);
             self.snd_wnd = usize::from(seg.window_len) << self.snd_wscale;
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seq;
@@ -237,6 +249,14 @@ impl TcpSocket {
             if self.snd_una == self.snd_max {
                 self.timer = Timer::Idle;
             }
+        }
+        if self
+            .probe_end
+            .is_some_and(|end| ack > self.snd_max && ack <= end)
+        {
+            // The peer took our window probe.
+            self.snd_max = ack;
+            self.probe_end = None;
         }
         if ack > self.snd_max {
             // RFC 9293 §3.10.7.4: ACK of something not yet sent; ACK, drop.
@@ -304,18 +324,31 @@ impl TcpSocket {
         self.set_state(State::Closed);
     }
 
-    /// Use the echoed timestamp for an RTT sample (RFC 7323 §4.1): only for
-    /// ACKs of new data, and only for echoes of our own clock.
-    fn sample_timestamp_rtt(&mut self, seg: &TcpRepr<'_>, now: Instant) {
+    /// An ACK of new data: take an RTT sample (RFC 6298). The timed
+    /// segment (microseconds, Karn's rule) is preferred; otherwise the
+    /// echoed timestamp (RFC 7323 §4.1), unless it predates our last
+    /// retransmission: such an echo comes from an ACK of a duplicate (its
+    /// TS.Recent was not updated) and would measure the time since the
+    /// original transmission, inflating SRTT by whole RTOs.
+    fn sample_rtt(&mut self, seg: &TcpRepr<'_>, ack: TcpSeqNumber, now: Instant) {
+        if self.rtt.on_ack(ack, now) {
+            return;
+        }
         let (Some(ts), Some(seg_ts)) = (self.timestamps, seg.timestamp) else {
             return;
         };
         if seg_ts.tsecr == 0 {
             return;
         }
+        if self
+            .last_retransmit_ts
+            .is_some_and(|r| (seg_ts.tsecr.wrapping_sub(r) as i32) < 0)
+        {
+            return;
+        }
         let elapsed = self.tsval(now, ts.offset).wrapping_sub(seg_ts.tsecr);
-        // An echo from the future or from before this connection is bogus.
-        if elapsed as i32 >= 0 && Duration::from_millis(u64::from(elapsed)) <= self.config.rto_max {
+        // An echo from the future is bogus.
+        if (elapsed as i32) >= 0 {
             self.rtt.sample(Duration::from_millis(u64::from(elapsed)));
         }
     }
@@ -341,6 +374,7 @@ impl TcpSocket {
 
         // Any ACK answers our window probes (RFC 1122 §4.2.2.17).
         self.probes = 0;
+        self.update_scoreboard(seg, ack);
 
         if ack > self.snd_una {
             let acked = ack - self.snd_una;
@@ -359,16 +393,27 @@ impl TcpSocket {
             if data_acked > 0 {
                 self.wakeup = true;
             }
-            // RTT: RFC 7323 §4.1 with timestamps, else Karn-timed segments.
-            if self.timestamps.is_some() {
-                self.sample_timestamp_rtt(seg, now);
-            } else {
-                self.rtt.on_ack(ack, now);
-            }
+            self.sample_rtt(seg, ack, now);
             self.retransmits = 0;
             if self.recover.is_some_and(|r| ack > r) {
                 self.recover = None;
             }
+            // RFC 3522 (Eifel detection): the first ACK of the retransmitted
+            // segment echoes a TSval older than the retransmission: the
+            // original arrived (it was reordered, not lost). Undo.
+            let spurious = self.recovery.is_some()
+                && self.recovery_ts.is_some_and(|sent| {
+                    seg.timestamp
+                        .is_some_and(|ts| ts.tsecr != 0 && (ts.tsecr.wrapping_sub(sent) as i32) < 0)
+                });
+            if spurious {
+                self.cc.on_spurious_recovery();
+                self.recovery = None;
+                self.recover = None;
+                self.retransmit_front = false;
+                debug!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), "spurious fast retransmit; undone");
+            }
+            self.recovery_ts = None;
             // Congestion control.
             match self.recovery {
                 Some(point) if ack >= point => {
@@ -396,7 +441,8 @@ impl TcpSocket {
                 if matches!(self.timer, Timer::Retransmit { .. }) {
                     self.timer = Timer::Idle;
                 }
-            } else if !matches!(self.timer, Timer::Close { .. }) {
+            } else if matches!(self.timer, Timer::Idle | Timer::Retransmit { .. }) {
+                // (A persist timer is switched by `arm_timers`.)
                 self.timer = Timer::Retransmit {
                     expires_at: now + self.rtt.rto(),
                 };
@@ -430,6 +476,8 @@ impl TcpSocket {
                 self.recovery = Some(self.snd_max);
                 self.recover = Some(self.snd_max);
                 self.retransmit_front = true;
+                self.recovery_entered = true;
+                self.recovery_ts = None;
                 self.rtt.discard_timing();
                 debug!(local = %self.tuple.local, remote = %self.tuple.remote, una = ack.to_u32(), cwnd = self.cc.window(), "fast retransmit");
             }
@@ -445,6 +493,37 @@ impl TcpSocket {
             self.max_snd_wnd = self.max_snd_wnd.max(window);
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
+        }
+    }
+
+    /// Keep the SACK scoreboard (RFC 2018): drop what the cumulative ACK
+    /// covers, then add the blocks that lie between it and SND.MAX (others,
+    /// D-SACKs included, are ignored).
+    fn update_scoreboard(&mut self, seg: &TcpRepr<'_>, ack: TcpSeqNumber) {
+        if !self.sack_ok {
+            return;
+        }
+        if ack > self.snd_una {
+            self.sacked.advance(ack - self.snd_una);
+            if self
+                .sacked
+                .ranges()
+                .next()
+                .is_some_and(|(start, _)| start == 0)
+            {
+                // The cumulative ACK stops at data the peer SACKed before:
+                // it dropped it (reneged, RFC 2018 §8). Trust nothing.
+                debug!(local = %self.tuple.local, remote = %self.tuple.remote, "peer reneged on SACKed data");
+                self.sacked.clear();
+            }
+        }
+        let base = self.snd_una.max(ack);
+        for &(left, right) in seg.sack_ranges.iter().flatten() {
+            let (left, right) = (TcpSeqNumber::from_u32(left), TcpSeqNumber::from_u32(right));
+            if base < left && left < right && right <= self.snd_max {
+                // A full scoreboard just loses precision: go-back-N resends more.
+                let _ = self.sacked.add(left - base, right - left);
+            }
         }
     }
 

@@ -32,6 +32,7 @@ mod socket;
 mod state;
 #[cfg(test)]
 mod tests;
+mod time_wait;
 
 use core::fmt;
 

@@ -151,8 +151,13 @@ impl TcpSocket {
             if matches!(self.timer, Timer::Persist { .. })
                 && !matches!(timer, Timer::Persist { .. })
             {
+                // The window opened. Whatever was sent past the zero window
+                // (probes) and not acknowledged was dropped: resend from
+                // SND.UNA.
                 self.persist_backoff = 0;
                 self.probe_pending = false;
+                self.probe_end = None;
+                self.snd_nxt = self.snd_una;
             }
             self.timer = timer;
         }
@@ -216,6 +221,8 @@ impl TcpSocket {
             // data sent before it.
             self.recover = Some(self.snd_max);
             self.retransmit_front = false;
+            self.recovery_entered = false;
+            self.recovery_ts = None;
             self.snd_nxt = self.snd_una;
         }
         self.timer = Timer::Retransmit {
@@ -357,7 +364,12 @@ impl TcpSocket {
             State::SynReceived | State::FinWait2 | State::TimeWait => {}
         }
         if ack_due || self.ack_now || self.window_update_due() {
-            return Some(Plan::control(Kind::Ack, self.snd_nxt));
+            // RFC 9293 §3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where
+            // the RFC's SND.NXT is our highest sent: after a go-back-N
+            // `snd_nxt` is behind the peer's RCV.NXT, and an ACK carrying it
+            // would be unacceptable there (each side answering the other's
+            // "old" ACK with another: an ACK war).
+            return Some(Plan::control(Kind::Ack, self.snd_max));
         }
         None
     }
@@ -389,9 +401,29 @@ impl TcpSocket {
             }
         }
 
-        let seq = self.snd_nxt;
+        let mut seq = self.snd_nxt;
+        // Going back after a timeout: skip what the peer has SACKed, and
+        // stop before the next SACKed range. The left edge itself is always
+        // resent (RFC 2018 §8).
+        let mut sack_limit = usize::MAX;
+        if seq < self.snd_max && !self.sacked.is_empty() {
+            let mut off = seq - self.snd_una;
+            if off > 0 {
+                if let Some((start, end)) = self.sacked.range_after(off) {
+                    if start <= off {
+                        off = end;
+                        seq = self.snd_una + end;
+                    }
+                }
+            }
+            if let Some((start, _)) = self.sacked.range_after(off) {
+                if start > off {
+                    sack_limit = start - off;
+                }
+            }
+        }
         let offset = if seq > tx_start { seq - tx_start } else { 0 };
-        let unsent = self.unsent();
+        let unsent = if data_end > seq { data_end - seq } else { 0 };
 
         if self.probe_pending && self.snd_wnd == 0 && unsent > 0 {
             // RFC 9293 §3.8.6.1: one byte past the zero window.
@@ -411,22 +443,31 @@ impl TcpSocket {
             return None;
         }
         let window = self.snd_wnd.min(self.cc.window());
-        let allowed = window.saturating_sub(self.in_flight());
-        let len = unsent.min(allowed).min(max_payload);
+        // Outside fast recovery (whose cwnd inflation already counts the
+        // segments that left the network), SACKed bytes are not in flight.
+        let flight = match self.recovery {
+            None => self.in_flight() - self.sacked.len_below(self.in_flight()),
+            Some(_) => self.in_flight(),
+        };
+        let allowed = window.saturating_sub(flight);
+        let len = unsent.min(allowed).min(max_payload).min(sack_limit);
         let fin = fin_unsent && len == unsent;
         if len == 0 && !fin {
             return None;
         }
         if len > 0 && len < max_payload && !fin {
             // RFC 9293 §3.7.4 (Nagle) and §3.8.6.2.1 (sender SWS avoidance):
-            // a short segment goes out only if it empties the queue and
-            // nothing is in flight (or Nagle is off), or it is at least half
-            // the largest window the peer offered, or it is a retransmission.
-            let empties_queue = len == unsent;
-            let nagle_ok = empties_queue && (self.in_flight() == 0 || self.config.nodelay);
+            // a short segment goes out only if nothing is in flight, or it
+            // empties the queue and Nagle is off, or it is at least half the
+            // largest window the peer offered, or it is a retransmission.
+            // (With nothing in flight no ACK will come to change anything,
+            // so a window-limited short segment goes too: this stands in for
+            // the override timeout of §3.8.6.2.1.)
+            let idle = self.in_flight() == 0;
+            let nagle_ok = len == unsent && self.config.nodelay;
             let sws_ok = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
             let retransmission = seq < self.snd_max;
-            if !(nagle_ok || sws_ok || retransmission) {
+            if !(idle || nagle_ok || sws_ok || retransmission) {
                 return None;
             }
         }
@@ -463,11 +504,7 @@ impl TcpSocket {
                 .map(|ts| TcpTimestampRepr::new(self.tsval(now, ts.offset), recent))
         };
         match plan.kind {
-            Kind::Rst => {
-                // Linux sends its active resets with ACK; the window is 0.
-                repr.control = TcpControl::Rst;
-                return (repr, plan);
-            }
+            Kind::Rst => return (self.rst_segment(), plan),
             Kind::Syn => {
                 repr.control = TcpControl::Syn;
                 // NOTE(cast): syn_window() is at most u16::MAX.
@@ -531,6 +568,17 @@ impl TcpSocket {
                     return;
                 }
             }
+            Kind::Data if plan.probe => {
+                // A probe is not counted as sent: the peer most likely drops
+                // it, and SND.MAX past a zero window would make our ACKs
+                // unacceptable there. An ACK that covers it is still
+                // accepted (`probe_end`).
+                let end = plan.seq + plan.len;
+                if end > self.snd_max {
+                    self.probe_end = Some(end);
+                }
+                self.probe_pending = false;
+            }
             Kind::Data => {
                 let end = plan.seq + plan.len + usize::from(plan.fin);
                 let retransmission = plan.seq < self.snd_max;
@@ -540,14 +588,17 @@ impl TcpSocket {
                 if end > self.snd_max {
                     self.snd_max = end;
                 }
-                if !retransmission && self.timestamps.is_none() {
+                if retransmission {
+                    self.last_retransmit_ts = self.timestamps.map(|ts| self.tsval(now, ts.offset));
+                } else {
                     self.rtt.start_timing(end, now);
                 }
                 if plan.front {
                     self.retransmit_front = false;
-                }
-                if plan.probe {
-                    self.probe_pending = false;
+                    if self.recovery_entered {
+                        self.recovery_entered = false;
+                        self.recovery_ts = self.timestamps.map(|ts| self.tsval(now, ts.offset));
+                    }
                 }
                 if self.timer == Timer::Idle {
                     self.timer = Timer::Retransmit {

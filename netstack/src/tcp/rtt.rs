@@ -132,13 +132,15 @@ impl RttEstimator {
     }
 
     /// An ACK of `ack` arrived at `now`: if it covers the timed segment,
-    /// take the sample.
-    pub fn on_ack(&mut self, ack: TcpSeqNumber, now: Instant) {
-        if let Some((end, sent_at)) = self.timed {
-            if ack >= end {
+    /// take the sample. Returns whether it did.
+    pub fn on_ack(&mut self, ack: TcpSeqNumber, now: Instant) -> bool {
+        match self.timed {
+            Some((end, sent_at)) if ack >= end => {
                 self.timed = None;
                 self.sample(now - sent_at);
+                true
             }
+            _ => false,
         }
     }
 }

@@ -228,6 +228,16 @@ pub struct TcpSocket {
     pub(super) persist_backoff: u32,
     /// The persist timer fired: send one byte past the window.
     pub(super) probe_pending: bool,
+    /// Our TSval on the fast retransmission that began the current
+    /// recovery, for spurious-retransmission detection (RFC 3522).
+    pub(super) recovery_ts: Option<u32>,
+    /// Fast recovery just began; its retransmission is not sent yet.
+    pub(super) recovery_entered: bool,
+    /// Our TSval when we last retransmitted (see `sample_rtt`).
+    pub(super) last_retransmit_ts: Option<u32>,
+    /// End of the last window probe, when past SND.MAX: an ACK up to here
+    /// is valid although SND.MAX is not advanced for probes.
+    pub(super) probe_end: Option<TcpSeqNumber>,
     /// Our SYN or SYN-ACK was retransmitted.
     pub(super) syn_retransmitted: bool,
     /// When we last sent a segment with data (idle restart, RFC 5681 §4.1).
@@ -243,6 +253,9 @@ pub struct TcpSocket {
     pub(super) recover: Option<TcpSeqNumber>,
     /// Retransmit the first unacknowledged segment on the next dispatch.
     pub(super) retransmit_front: bool,
+    /// The peer's SACK blocks (RFC 2018), relative to SND.UNA: data it holds
+    /// beyond the cumulative ACK, skipped when going back after a timeout.
+    pub(super) sacked: Assembler,
 
     // Application interface.
     pub(super) wakeup: bool,
@@ -320,6 +333,10 @@ impl TcpSocket {
             probes: 0,
             persist_backoff: 0,
             probe_pending: false,
+            probe_end: None,
+            last_retransmit_ts: None,
+            recovery_ts: None,
+            recovery_entered: false,
             syn_retransmitted: false,
             last_send: now,
             cc: Congestion::default(),
@@ -327,6 +344,7 @@ impl TcpSocket {
             recovery: None,
             recover: None,
             retransmit_front: false,
+            sacked: Assembler::new(),
             wakeup: false,
             error: None,
             released: false,
@@ -435,6 +453,7 @@ impl TcpSocket {
                 self.probe_pending = false;
                 self.retransmit_front = false;
                 self.tx.clear();
+                self.sacked.clear();
                 self.assembler.clear();
                 self.rx.discard_unallocated();
             }

@@ -231,7 +231,7 @@ impl Site {
         let resp = match normalize(target, &mut key) {
             Ok(t) => self.lookup(&key, method, target, t, now),
             Err(e) => {
-                debug!(target = %String::from_utf8_lossy(target), error = %e, "bad request target");
+                debug!(request_target = %String::from_utf8_lossy(target), error = %e, "bad request target");
                 Response::error(400)
             }
         };
