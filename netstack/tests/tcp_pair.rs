@@ -390,6 +390,28 @@ fn lossy_links_one_mib_each_way() {
 }
 
 #[test]
+fn reordering_links_one_mib_each_way() {
+    // Jitter permutes every burst in flight: many holes at once, many
+    // duplicate ACKs, spurious fast retransmits (undone, RFC 3522).
+    for (loss, limit_s) in [(0.0, 10), (0.05, 300)] {
+        for seed in 31..=33u64 {
+            let imp = Impairment {
+                jitter: Duration::from_millis(1),
+                ..impairment(loss)
+            };
+            let out = transfer(
+                MIB,
+                imp,
+                seed,
+                Duration::from_secs(limit_s),
+                &TcpConfig::default(),
+            );
+            eprintln!("jitter, loss {loss} seed {seed}: done at {}", out.end);
+        }
+    }
+}
+
+#[test]
 fn lossy_links_without_options() {
     let config = TcpConfig {
         window_scaling: false,

@@ -11,9 +11,10 @@
 use core::fmt;
 
 /// Most disjoint out-of-order ranges tracked at once. Linux keeps an
-/// unbounded rbtree; eight covers the SACK blocks we can report (at most
-/// four, RFC 2018 §3) with room for loss bursts.
-pub const ASSEMBLER_MAX_RANGES: usize = 8;
+/// unbounded rbtree; a small bound drops out-of-order segments under heavy
+/// reordering (a burst permuted in flight leaves many holes at once), which
+/// turns reordering into loss. 32 ranges cost 256 bytes per socket.
+pub const ASSEMBLER_MAX_RANGES: usize = 32;
 
 /// A range could not be added: it would need more than
 /// [`ASSEMBLER_MAX_RANGES`] ranges. The segment is dropped.

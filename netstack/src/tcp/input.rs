@@ -3,9 +3,10 @@
 //! RFC 5681/6582 (duplicate ACKs, NewReno) folded in where they apply.
 //!
 //! `process` only updates state and flags; every ACK and data segment goes
-//! out through `dispatch`. The one exception is a RST answering a segment
-//! that belongs to no connection we can have (RFC 9293 §3.10.7.1-3),
-//! returned for the caller to send at once.
+//! out through `dispatch`. The exceptions are RSTs, returned for the caller
+//! to send at once: one answering a segment no connection of ours can
+//! accept (RFC 9293 §3.10.7.1-3), and one aborting the connection because of
+//! the segment (data for a released socket, RFC 1122 §4.2.2.13).
 
 use tracing::{debug, trace};
 
@@ -23,10 +24,10 @@ fn seq_diff(a: TcpSeqNumber, b: TcpSeqNumber) -> i64 {
 impl TcpSocket {
     /// Handle a segment for this connection (already demuxed and
     /// checksum-verified). Returns a segment the caller must send right away
-    /// only for stateless replies that carry no payload (a RST answering an
-    /// unacceptable ACK in SYN-SENT or SYN-RECEIVED, or any segment reaching a
-    /// closed socket); every ACK and data segment goes out through
-    /// [`dispatch`](TcpSocket::dispatch).
+    /// only for replies that carry no payload: a RST answering an
+    /// unacceptable ACK in SYN-SENT or SYN-RECEIVED, any segment reaching a
+    /// closed socket, or data reaching a released one. Every ACK and data
+    /// segment goes out through [`dispatch`](TcpSocket::dispatch).
     pub fn process(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<TcpRepr<'static>> {
         trace!(
             local = %self.tuple.local,

@@ -9,19 +9,24 @@
 //!
 //! What is implemented: the RFC 9293 state machine with both opens (and
 //! simultaneous open) and all closes; RFC 5961 challenge ACKs for RST, SYN
-//! and old ACKs; RFC 6298 RTO with Karn's rule; RFC 5681 Reno with RFC 6582
-//! NewReno recovery and RFC 6928 IW10 (behind [`CongestionControl`]); Nagle,
-//! delayed ACKs with quick-ACK, SWS avoidance on both sides; zero-window
-//! probing; window scaling, timestamps (RTT and PAWS) and SACK blocks in our
-//! ACKs (RFC 7323, RFC 2018).
+//! and old ACKs; RFC 1337 (no TIME-WAIT assassination); RFC 6191 (a newer
+//! SYN reopens a TIME-WAIT tuple, `time_wait.rs`); RFC 6298 RTO with Karn's
+//! rule; RFC 5681 Reno with RFC 6582 NewReno recovery and RFC 6928 IW10
+//! (behind [`CongestionControl`]); RFC 3522 detection of spurious fast
+//! retransmits, undone; Nagle, delayed ACKs with quick-ACK, SWS avoidance
+//! on both sides; zero-window probing; window scaling, timestamps (RTT and
+//! PAWS) and SACK (RFC 7323, RFC 2018): SACK blocks in our ACKs, and a
+//! scoreboard of the peer's blocks so that going back after a timeout skips
+//! what the peer holds (with reneging detection).
 //!
-//! Not yet: acting on the peer's SACK blocks (recovery is NewReno), keepalive,
-//! new SYNs reusing a TIME-WAIT tuple (RFC 6191), challenge-ACK rate limits
-//! (RFC 5961 §7), ECN, path MTU discovery.
+//! Not yet: SACK-driven loss recovery (RFC 6675: recovery retransmits one
+//! hole per partial ACK, as NewReno), RACK-TLP, D-SACK, keepalive,
+//! challenge-ACK rate limits (RFC 5961 §7), ECN, path MTU discovery, undo
+//! of spurious timeouts (RFC 4015; only fast retransmits are undone).
 //!
 //! Files: `socket.rs` (the control block and the application side),
 //! `input.rs` (segment arrival), `output.rs` (dispatch and timers),
-//! `rtt.rs`, `congestion.rs`, `state.rs`, `config.rs`.
+//! `time_wait.rs`, `rtt.rs`, `congestion.rs`, `state.rs`, `config.rs`.
 
 mod config;
 mod congestion;
