@@ -1542,7 +1542,7 @@ mod tests {
         let mut h = Harness::new();
         let req = b"GET /1k.html HTTP/1.1\r\nHost: t\r\nUser-Agent: bench\r\n\r\n";
         let mut out = vec![0u8; 64 * 1024];
-        let mut run = |h: &mut Harness, out: &mut [u8]| {
+        let run = |h: &mut Harness, out: &mut [u8]| {
             let mut ctx = ServeCtx {
                 site: &mut h.site,
                 settings: &h.settings,
