@@ -1075,3 +1075,6 @@ fn build_tcp_frame(
     );
     Ok(ETH_HEADER_LEN + IPV4_HEADER_LEN + tcp_len)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,326 @@
+//! Packet-in/packet-out tests of the interface: inject a frame at a
+//! virtual time, assert the exact frames emitted and the counters.
+
+use super::*;
+use crate::wire::{Icmpv4Packet, TcpTimestampRepr};
+
+const OUR_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+const OUR_IP: Ipv4Address = Ipv4Address([10, 7, 0, 2]);
+const PEER_IP: Ipv4Address = Ipv4Address([10, 7, 0, 1]);
+
+fn iface() -> Interface {
+    Interface::new(InterfaceConfig::new(OUR_MAC, Ipv4Cidr::new(OUR_IP, 24)))
+}
+
+fn emitted(iface: &mut Interface, now: Instant) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    iface.dispatch(now, |f| out.push(f.to_vec()));
+    out
+}
+
+fn arp_frame(op: ArpOperation, target_ip: Ipv4Address, dst_mac: EthernetAddress) -> Vec<u8> {
+    let arp = ArpRepr::EthernetIpv4 {
+        operation: op,
+        source_hardware_addr: PEER_MAC,
+        source_protocol_addr: PEER_IP,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target_ip,
+    };
+    let mut buf = vec![0; ETH_HEADER_LEN + arp.buffer_len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+    EthernetRepr {
+        src_addr: PEER_MAC,
+        dst_addr: dst_mac,
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
+    arp.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+    buf
+}
+
+fn ip_frame(dst_mac: EthernetAddress, ip: &Ipv4Repr, payload: impl FnOnce(&mut [u8])) -> Vec<u8> {
+    let mut buf = vec![0; ETH_HEADER_LEN + IPV4_HEADER_LEN + ip.payload_len];
+    let packet = write_eth_ipv4(&mut buf, PEER_MAC, dst_mac, ip);
+    payload(&mut packet[IPV4_HEADER_LEN..]);
+    buf
+}
+
+fn tcp_frame(seg: &TcpRepr<'_>) -> Vec<u8> {
+    let ip = Ipv4Repr {
+        src_addr: PEER_IP,
+        dst_addr: OUR_IP,
+        next_header: IpProtocol::Tcp,
+        payload_len: seg.buffer_len(),
+        hop_limit: 64,
+    };
+    ip_frame(OUR_MAC, &ip, |p| {
+        seg.emit(&mut TcpPacket::new_unchecked(p), &PEER_IP, &OUR_IP)
+    })
+}
+
+fn parse_tcp(frame: &[u8]) -> (EthernetRepr, TcpRepr<'_>) {
+    let eth = EthernetFrame::new_checked(frame).unwrap();
+    let eth_repr = EthernetRepr::parse(&eth).unwrap();
+    let ip = Ipv4Packet::new_checked(&frame[ETH_HEADER_LEN..]).unwrap();
+    let ip_repr = Ipv4Repr::parse(&ip, true).unwrap();
+    assert_eq!((ip_repr.src_addr, ip_repr.dst_addr), (OUR_IP, PEER_IP));
+    let tcp = TcpPacket::new_checked(&frame[ETH_HEADER_LEN + IPV4_HEADER_LEN..]).unwrap();
+    (
+        eth_repr,
+        TcpRepr::parse(&tcp, &OUR_IP, &PEER_IP, true).unwrap(),
+    )
+}
+
+fn syn(dst_port: u16) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port: 40000,
+        dst_port,
+        control: TcpControl::Syn,
+        seq_number: TcpSeqNumber(1000),
+        window_len: 64240,
+        max_seg_size: Some(1460),
+        timestamp: Some(TcpTimestampRepr { tsval: 1, tsecr: 0 }),
+        ..TcpRepr::default()
+    }
+}
+
+#[test]
+fn arp_request_for_our_address_is_answered() {
+    let mut iface = iface();
+    iface.handle_frame(
+        Instant::ZERO,
+        &arp_frame(ArpOperation::Request, OUR_IP, EthernetAddress::BROADCAST),
+    );
+    let out = emitted(&mut iface, Instant::ZERO);
+    assert_eq!(out.len(), 1);
+    let eth = EthernetFrame::new_checked(&out[0][..]).unwrap();
+    assert_eq!(eth.dst_addr(), PEER_MAC);
+    let reply = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
+    assert_eq!(
+        reply,
+        ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Reply,
+            source_hardware_addr: OUR_MAC,
+            source_protocol_addr: OUR_IP,
+            target_hardware_addr: PEER_MAC,
+            target_protocol_addr: PEER_IP,
+        }
+    );
+    assert_eq!(iface.stats().arp.requests_answered, 1);
+}
+
+#[test]
+fn arp_request_for_another_address_is_dropped_and_counted() {
+    let mut iface = iface();
+    iface.handle_frame(
+        Instant::ZERO,
+        &arp_frame(
+            ArpOperation::Request,
+            Ipv4Address([10, 7, 0, 9]),
+            EthernetAddress::BROADCAST,
+        ),
+    );
+    assert!(emitted(&mut iface, Instant::ZERO).is_empty());
+    assert_eq!(iface.stats().arp.dropped, 1);
+}
+
+#[test]
+fn frame_for_another_mac_is_dropped_and_counted() {
+    let mut iface = iface();
+    iface.handle_frame(
+        Instant::ZERO,
+        &arp_frame(
+            ArpOperation::Request,
+            OUR_IP,
+            EthernetAddress([2, 9, 9, 9, 9, 9]),
+        ),
+    );
+    assert!(emitted(&mut iface, Instant::ZERO).is_empty());
+    assert_eq!(iface.stats().ethernet.rx_not_for_us, 1);
+}
+
+#[test]
+fn icmp_echo_request_gets_echo_reply_with_same_data() {
+    let mut iface = iface();
+    let echo = Icmpv4Repr::EchoRequest {
+        ident: 7,
+        seq_no: 3,
+        data: b"tapir ping",
+    };
+    let ip = Ipv4Repr {
+        src_addr: PEER_IP,
+        dst_addr: OUR_IP,
+        next_header: IpProtocol::Icmp,
+        payload_len: echo.buffer_len(),
+        hop_limit: 64,
+    };
+    iface.handle_frame(
+        Instant::ZERO,
+        &ip_frame(OUR_MAC, &ip, |p| {
+            echo.emit(&mut Icmpv4Packet::new_unchecked(p))
+        }),
+    );
+    let out = emitted(&mut iface, Instant::ZERO);
+    assert_eq!(out.len(), 1);
+    let ip_packet = Ipv4Packet::new_checked(&out[0][ETH_HEADER_LEN..]).unwrap();
+    let reply_ip = Ipv4Repr::parse(&ip_packet, true).unwrap();
+    assert_eq!((reply_ip.src_addr, reply_ip.dst_addr), (OUR_IP, PEER_IP));
+    let icmp = Icmpv4Packet::new_checked(ip_packet.payload()).unwrap();
+    assert_eq!(
+        Icmpv4Repr::parse(&icmp, true).unwrap(),
+        Icmpv4Repr::EchoReply {
+            ident: 7,
+            seq_no: 3,
+            data: b"tapir ping"
+        }
+    );
+    assert_eq!(iface.stats().icmp.out_echo_reps, 1);
+}
+
+#[test]
+fn ipv4_bad_header_checksum_is_dropped_and_counted() {
+    let mut iface = iface();
+    let mut frame = tcp_frame(&syn(80));
+    frame[ETH_HEADER_LEN + 10] ^= 0xff;
+    iface.handle_frame(Instant::ZERO, &frame);
+    assert!(emitted(&mut iface, Instant::ZERO).is_empty());
+    assert_eq!(iface.stats().ipv4.in_csum_errors, 1);
+}
+
+#[test]
+fn tcp_bad_checksum_is_dropped_never_answered() {
+    let mut iface = iface();
+    let mut frame = tcp_frame(&syn(81));
+    let last = frame.len() - 1;
+    frame[last] ^= 0xff; // corrupts an option byte, so the TCP checksum fails
+    iface.handle_frame(Instant::ZERO, &frame);
+    assert!(emitted(&mut iface, Instant::ZERO).is_empty());
+    assert_eq!(iface.stats().tcp.in_csum_errors, 1);
+    assert_eq!(iface.stats().tcp.out_rsts, 0);
+}
+
+#[test]
+fn closed_port_syn_gets_rst_ack_to_sender() {
+    // RFC 9293 §3.10.7.1: no ACK on the segment → <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    let mut iface = iface();
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(81)));
+    let out = emitted(&mut iface, Instant::ZERO);
+    assert_eq!(out.len(), 1);
+    let (eth, rst) = parse_tcp(&out[0]);
+    assert_eq!(eth.dst_addr, PEER_MAC);
+    assert_eq!(rst.control, TcpControl::Rst);
+    assert_eq!(rst.seq_number, TcpSeqNumber(0));
+    assert_eq!(rst.ack_number, Some(TcpSeqNumber(1001)));
+    assert_eq!((rst.src_port, rst.dst_port), (81, 40000));
+    assert_eq!(iface.stats().tcp.out_rsts, 1);
+}
+
+#[test]
+fn closed_port_ack_gets_rst_with_its_ack_as_seq() {
+    // RFC 9293 §3.10.7.1: with an ACK → <SEQ=SEG.ACK><CTL=RST>.
+    let mut iface = iface();
+    let stray = TcpRepr {
+        control: TcpControl::None,
+        ack_number: Some(TcpSeqNumber(5555)),
+        max_seg_size: None,
+        timestamp: None,
+        ..syn(81)
+    };
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&stray));
+    let out = emitted(&mut iface, Instant::ZERO);
+    let (_, rst) = parse_tcp(&out[0]);
+    assert_eq!(
+        (rst.control, rst.seq_number, rst.ack_number),
+        (TcpControl::Rst, TcpSeqNumber(5555), None)
+    );
+}
+
+#[test]
+fn closed_port_rst_is_not_answered() {
+    let mut iface = iface();
+    let rst = TcpRepr {
+        control: TcpControl::Rst,
+        max_seg_size: None,
+        timestamp: None,
+        ..syn(81)
+    };
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&rst));
+    assert!(emitted(&mut iface, Instant::ZERO).is_empty());
+}
+
+#[test]
+fn listen_syn_gets_synack_once_neighbour_resolves() {
+    let mut iface = iface();
+    iface.listen(80, 8, 8).unwrap();
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    // The peer's MAC is unknown: an ARP request goes out and the SYN-ACK waits.
+    let out = emitted(&mut iface, Instant::ZERO);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        EthernetFrame::new_checked(&out[0][..]).unwrap().ethertype(),
+        EthernetProtocol::Arp
+    );
+    assert_eq!(iface.stats().tcp.passive_opens, 1);
+    // The ARP reply releases the held SYN-ACK.
+    iface.handle_frame(
+        Instant::from_millis(1),
+        &arp_frame(ArpOperation::Reply, OUR_IP, OUR_MAC),
+    );
+    let out = emitted(&mut iface, Instant::from_millis(1));
+    assert_eq!(out.len(), 1);
+    let (eth, synack) = parse_tcp(&out[0]);
+    assert_eq!(eth.dst_addr, PEER_MAC);
+    assert_eq!(synack.control, TcpControl::Syn);
+    assert_eq!(synack.ack_number, Some(TcpSeqNumber(1001)));
+    assert_eq!(synack.max_seg_size, Some(1460));
+}
+
+#[test]
+fn full_syn_queue_drops_syn_and_counts() {
+    let mut iface = iface();
+    iface.listen(80, 8, 1).unwrap();
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    iface.handle_frame(
+        Instant::ZERO,
+        &tcp_frame(&TcpRepr {
+            src_port: 40001,
+            ..syn(80)
+        }),
+    );
+    assert_eq!(iface.stats().tcp.passive_opens, 1);
+    assert_eq!(iface.stats().tcp.listen_drops, 1);
+    assert_eq!(iface.sockets().len(), 1);
+}
+
+#[test]
+fn handshake_ack_moves_connection_to_accept_queue() {
+    let mut iface = iface();
+    iface.listen(80, 8, 8).unwrap();
+    iface.handle_frame(
+        Instant::ZERO,
+        &arp_frame(ArpOperation::Request, OUR_IP, EthernetAddress::BROADCAST),
+    );
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    let out = emitted(&mut iface, Instant::ZERO);
+    let synack_seq = out
+        .iter()
+        .map(|f| f.as_slice())
+        .filter(|f| f[12..14] == [0x08, 0x00])
+        .map(|f| parse_tcp(f).1.seq_number)
+        .next()
+        .unwrap();
+    let ack = TcpRepr {
+        control: TcpControl::None,
+        seq_number: TcpSeqNumber(1001),
+        ack_number: Some(synack_seq + 1),
+        max_seg_size: None,
+        timestamp: None,
+        ..syn(80)
+    };
+    iface.handle_frame(Instant::from_millis(1), &tcp_frame(&ack));
+    assert_eq!(iface.poll_event(), Some(Event::Acceptable(80)));
+    let handle = iface.accept(80).expect("an established connection");
+    assert_eq!(iface.socket(handle).unwrap().state(), State::Established);
+    assert_eq!(iface.stats().tcp.curr_estab, 1);
+}
