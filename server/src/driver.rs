@@ -26,7 +26,7 @@ use netstack::phy::sys::{configure_link, TapDevice};
 use netstack::tcp::{RecvError, State, TcpConfig};
 use netstack::time::Instant;
 use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
-use tracing::{debug, info};
+use tracing::{debug, debug_span, info};
 
 use crate::config::Config;
 use crate::conn::h1::{CloseState, H1Conn, H1Settings, ServeCtx};
@@ -262,6 +262,8 @@ impl Driver {
     /// Run one connection's HTTP state machine against its socket: read
     /// what arrived, write what is ready, close when the protocol says so.
     fn serve(&mut self, now: Instant, handle: SocketHandle) {
+        // One span per connection: every event logged while serving it carries its handle.
+        let _span = debug_span!("conn", %handle).entered();
         let unix_secs = self.clock.unix_secs(now);
         let Driver {
             iface,
