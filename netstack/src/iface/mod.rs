@@ -1011,13 +1011,7 @@ fn rst_for_closed_port(seg: &TcpRepr<'_>) -> Option<TcpRepr<'static>> {
         control: TcpControl::Rst,
         seq_number,
         ack_number,
-        window_len: 0,
-        window_scale: None,
-        max_seg_size: None,
-        sack_permitted: false,
-        sack_ranges: [None; 4],
-        timestamp: None,
-        payload: &[],
+        ..TcpRepr::default()
     })
 }
 
