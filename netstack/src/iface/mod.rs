@@ -720,6 +720,10 @@ impl Interface {
         slot.last_state = state;
         let wakeup = slot.socket.take_wakeup();
         let owner = slot.owner;
+        let counters = slot.socket.take_counters();
+        if !counters.is_zero() {
+            self.stats.tcp.conn.add(&counters);
+        }
         if state != prev {
             let estab = matches!(state, State::Established | State::CloseWait);
             if estab != slot.counted_estab {

@@ -5,6 +5,8 @@
 //! Linux counters can read ours. The loop is single-threaded, so these are
 //! plain integers: no atomics, no locks; the server reads them directly.
 
+use crate::tcp::TcpCounters;
+
 /// Link-layer (Ethernet) counters.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct EthernetStats {
@@ -108,6 +110,9 @@ pub struct TcpStats {
     pub time_wait: u64,
     /// TWRecycled: TIME-WAIT connections reopened by a new SYN (RFC 6191).
     pub tw_recycled: u64,
+    /// Per-connection events (RetransSegs, TCPTimeouts, …), summed over
+    /// every connection, past and present.
+    pub conn: TcpCounters,
 }
 
 /// All counters of one interface.

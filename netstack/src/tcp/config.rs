@@ -47,6 +47,42 @@ pub struct TcpConfig {
     pub timestamps: bool,
     /// Offer/accept SACK-permitted (RFC 2018). Default true.
     pub sack: bool,
+    /// Congestion control algorithm (Linux `tcp_congestion_control`).
+    /// Default CUBIC (RFC 9438).
+    pub congestion: CongestionAlgorithm,
+    /// Challenge ACKs (RFC 5961 §7) a connection sends per second at most
+    /// (Linux `tcp_challenge_ack_limit`). Default 1000; 0 means no limit.
+    pub challenge_ack_limit: u32,
+    /// Send keepalive probes on an idle connection (`SO_KEEPALIVE`, RFC
+    /// 1122 §4.2.3.6). Default false.
+    pub keepalive: bool,
+    /// Idle time before the first keepalive probe (Linux
+    /// `tcp_keepalive_time`). Default 2 h.
+    pub keepalive_time: Duration,
+    /// Time between unanswered keepalive probes (Linux
+    /// `tcp_keepalive_intvl`). Default 75 s.
+    pub keepalive_intvl: Duration,
+    /// Unanswered probes before the connection is dropped (Linux
+    /// `tcp_keepalive_probes`). Default 9.
+    pub keepalive_probes: u32,
+    /// Retransmissions of data or FIN, once the application has released
+    /// the connection, before it is dropped (Linux `tcp_orphan_retries`,
+    /// whose 0 means 8). Default 8.
+    pub orphan_retries: u32,
+    /// Ignore a RST in TIME-WAIT (RFC 1337 §3). `false` lets a RST end
+    /// TIME-WAIT early, which is Linux's default (`tcp_rfc1337 = 0`).
+    /// Default true.
+    pub rfc1337: bool,
+}
+
+/// Which congestion control a connection runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CongestionAlgorithm {
+    /// CUBIC (RFC 9438), Linux's default.
+    #[default]
+    Cubic,
+    /// Reno with NewReno recovery (RFC 5681, RFC 6582).
+    Reno,
 }
 
 impl Default for TcpConfig {
@@ -68,6 +104,14 @@ impl Default for TcpConfig {
             window_scaling: true,
             timestamps: true,
             sack: true,
+            congestion: CongestionAlgorithm::Cubic,
+            challenge_ack_limit: 1000,
+            keepalive: false,
+            keepalive_time: Duration::from_secs(2 * 3600),
+            keepalive_intvl: Duration::from_secs(75),
+            keepalive_probes: 9,
+            orphan_retries: 8,
+            rfc1337: true,
         }
     }
 }

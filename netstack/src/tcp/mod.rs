@@ -35,17 +35,19 @@ mod output;
 mod rtt;
 mod socket;
 mod state;
+mod stats;
 #[cfg(test)]
 mod tests;
 mod time_wait;
 
 use core::fmt;
 
-pub use config::TcpConfig;
+pub use config::{CongestionAlgorithm, TcpConfig};
 pub use congestion::{initial_window, Congestion, CongestionControl, Reno};
 pub use rtt::RttEstimator;
 pub use socket::{RecvError, SendError, TcpError, TcpSocket};
 pub use state::State;
+pub use stats::TcpCounters;
 
 use crate::wire::Ipv4Address;
 

@@ -10,7 +10,7 @@ use tracing::debug;
 
 use super::congestion::{Congestion, CongestionControl};
 use super::rtt::RttEstimator;
-use super::{FourTuple, State, TcpConfig};
+use super::{FourTuple, State, TcpConfig, TcpCounters};
 use crate::storage::{Assembler, RingBuffer};
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpRepr, TcpSeqNumber, TCP_MAX_WINDOW_SCALE};
@@ -264,6 +264,8 @@ pub struct TcpSocket {
     pub(super) released: bool,
     /// A RST is owed (abort, timeout): sent by the next dispatch.
     pub(super) rst_pending: bool,
+    /// Events since the owner last took them.
+    pub(super) counters: TcpCounters,
 }
 
 /// The window shift that lets `buffer` bytes be advertised (RFC 7323 §2.3).
@@ -349,6 +351,7 @@ impl TcpSocket {
             error: None,
             released: false,
             rst_pending: false,
+            counters: TcpCounters::default(),
         };
         debug!(local = %tuple.local, remote = %tuple.remote, state = %state, "tcp open");
         socket
@@ -759,6 +762,12 @@ impl TcpSocket {
     /// changed, or the connection was reset or timed out.
     pub fn take_wakeup(&mut self) -> bool {
         core::mem::take(&mut self.wakeup)
+    }
+
+    /// The events counted since the last call, resetting them: the owner
+    /// adds them to its totals.
+    pub fn take_counters(&mut self) -> TcpCounters {
+        core::mem::take(&mut self.counters)
     }
 
     /// Why the connection ended, once (if it ended abnormally).
