@@ -1489,7 +1489,9 @@ fn idle_connection_holds_no_buffer_memory() {
         "size_of::<TcpSocket>() = {}",
         core::mem::size_of::<TcpSocket>()
     );
-    assert!(core::mem::size_of::<TcpSocket>() <= 1280);
+    // Budget for the control block of an idle connection (benches/idle_mem.sh
+    // measures the whole cost per connection).
+    assert!(core::mem::size_of::<TcpSocket>() <= 1536);
 }
 
 // ===== regressions found by the pair test =====
