@@ -22,6 +22,7 @@
 mod neighbor;
 mod socket_set;
 mod stats;
+mod time_wait_table;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -33,13 +34,17 @@ pub use neighbor::{Lookup, NeighborCache};
 pub use socket_set::{Owner, SocketHandle, SocketSet};
 pub use stats::{ArpStats, EthernetStats, IcmpStats, Ipv4Stats, Stats, TcpStats};
 
-use crate::tcp::{FourTuple, RecvError, SendError, SocketAddr, State, TcpConfig, TcpSocket};
+use crate::tcp::syncookie::{self, CookieError};
+use crate::tcp::{
+    FourTuple, RecvError, SendError, SocketAddr, State, TcpConfig, TcpSocket, TimeWaitAction,
+};
 use crate::time::{Duration, Instant};
 use crate::wire::{
     self, ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
     EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet,
     Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
 };
+use time_wait_table::TimeWaitTable;
 
 use crate::wire::{ETHERNET_HEADER_LEN as ETH_HEADER_LEN, IPV4_HEADER_LEN};
 /// TTL of packets we originate (Linux's `ip_default_ttl`).
@@ -68,6 +73,10 @@ pub struct InterfaceConfig {
     pub neighbor_ttl: Duration,
     /// Most neighbour entries kept.
     pub neighbor_capacity: usize,
+    /// Most connections kept in TIME-WAIT once their application let go
+    /// (Linux `tcp_max_tw_buckets`); beyond it a closing connection skips
+    /// TIME-WAIT and is counted in `tw_overflow`.
+    pub max_tw_buckets: usize,
 }
 
 impl InterfaceConfig {
@@ -82,6 +91,7 @@ impl InterfaceConfig {
             isn_secret: [0; 16],
             neighbor_ttl: Duration::from_secs(60),
             neighbor_capacity: 1024,
+            max_tw_buckets: 262_144,
         }
     }
 }
@@ -122,10 +132,58 @@ pub enum ConnectError {
     NoLocalPort,
 }
 
+/// When a listener answers a SYN with a cookie instead of a SYN-queue
+/// entry (Linux `tcp_syncookies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SynCookies {
+    /// Only when the SYN queue is full (Linux `tcp_syncookies = 1`).
+    #[default]
+    Auto,
+    /// For every SYN (`tcp_syncookies = 2`).
+    Always,
+    /// Never: a SYN meeting a full SYN queue is dropped (`= 0`).
+    Off,
+}
+
+/// How a listener queues connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenConfig {
+    /// Established connections waiting for `accept` (the listen(2)
+    /// backlog).
+    pub backlog: usize,
+    /// Half-open connections (SYN-RECEIVED) kept (Linux
+    /// `tcp_max_syn_backlog`).
+    pub syn_backlog: usize,
+    /// SYN cookies when the SYN queue is full.
+    pub syncookies: SynCookies,
+    /// When the accept queue is full, answer the handshake's final ACK with
+    /// RST (`true`) instead of dropping it so that the SYN-ACK is
+    /// retransmitted and the client retries (`false`, Linux's default
+    /// `tcp_abort_on_overflow = 0`).
+    pub abort_on_overflow: bool,
+}
+
+impl ListenConfig {
+    /// Linux-like defaults for the two queue lengths given.
+    pub fn new(backlog: usize, syn_backlog: usize) -> ListenConfig {
+        ListenConfig {
+            backlog,
+            syn_backlog,
+            syncookies: SynCookies::Auto,
+            abort_on_overflow: false,
+        }
+    }
+}
+
+/// A cookie ACK is only looked for this long after the last cookie was
+/// sent (Linux `tcp_synq_no_recent_overflow`: two cookie-clock counts).
+const COOKIE_WINDOW: Duration = Duration::from_secs(128);
+
 #[derive(Debug)]
 struct Listener {
-    backlog: usize,
-    syn_backlog: usize,
+    config: ListenConfig,
+    /// When this listener last answered a SYN with a cookie.
+    last_cookie_at: Option<Instant>,
     /// Connections in SYN-RECEIVED that came from this listener.
     half_open: usize,
     /// Established connections the application has not accepted yet.
@@ -152,6 +210,7 @@ pub struct Interface {
     pool: Vec<Vec<u8>>,
     tx_buf: Vec<u8>,
     next_ephemeral: u16,
+    time_wait: TimeWaitTable,
     stats: Stats,
 }
 
@@ -168,6 +227,7 @@ impl Interface {
             pool: Vec::new(),
             tx_buf: vec![0; frame_len],
             next_ephemeral: 32768,
+            time_wait: TimeWaitTable::new(config.max_tw_buckets),
             stats: Stats::default(),
             config,
         }
@@ -208,19 +268,37 @@ impl Interface {
         backlog: usize,
         syn_backlog: usize,
     ) -> Result<(), ListenError> {
+        self.listen_with(port, ListenConfig::new(backlog, syn_backlog))
+    }
+
+    /// Listen for connections on `port`, queueing them as `config` says.
+    pub fn listen_with(&mut self, port: u16, config: ListenConfig) -> Result<(), ListenError> {
         if self.listeners.contains_key(&port) {
             return Err(ListenError::AddrInUse);
         }
         self.listeners.insert(
             port,
             Listener {
-                backlog,
-                syn_backlog,
+                config,
+                last_cookie_at: None,
                 half_open: 0,
                 accept_queue: VecDeque::new(),
             },
         );
         Ok(())
+    }
+
+    /// Connections waiting in the accept queue of the listener on `port`.
+    pub fn accept_queue_len(&self, port: u16) -> usize {
+        self.listeners
+            .get(&port)
+            .map_or(0, |l| l.accept_queue.len())
+    }
+
+    /// Connections in TIME-WAIT held as small buckets (released by the
+    /// application; those it still holds are full sockets).
+    pub fn time_wait_buckets(&self) -> usize {
+        self.time_wait.len()
     }
 
     /// Take the next established connection from the listener on `port`.
@@ -252,7 +330,10 @@ impl Interface {
                 },
                 remote,
             };
-            if self.sockets.find(&tuple).is_some() || self.listeners.contains_key(&port) {
+            if self.sockets.find(&tuple).is_some()
+                || self.time_wait.find(&tuple).is_some()
+                || self.listeners.contains_key(&port)
+            {
                 continue;
             }
             let iss = self.isn(&tuple, now);
@@ -375,7 +456,10 @@ impl Interface {
         if self.sockets.has_due() || self.queued.iter().any(|q| q.next_hop.is_none()) {
             return Some(Instant::ZERO);
         }
-        self.sockets.next_timer()
+        match (self.sockets.next_timer(), self.time_wait.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Handle one frame received from the device at `now`.
@@ -412,6 +496,8 @@ impl Interface {
     /// expired. Call after handling input and after the application acted.
     pub fn dispatch(&mut self, now: Instant, mut emit: impl FnMut(&[u8])) {
         self.sockets.expire_timers(now);
+        let expired = self.time_wait.expire(now);
+        self.stats.tcp.time_wait -= expired as u64;
         self.flush_queued(now, &mut emit);
         while let Some(handle) = self.sockets.pop_due() {
             self.dispatch_socket(now, handle, &mut emit);
@@ -651,17 +737,34 @@ impl Interface {
                 self.sockets.remove(handle);
                 return self.handle_listen_syn(now, eth_src, &tuple, &repr);
             }
+            if let Owner::Listener(port) = slot.owner {
+                if slot.socket.state() == State::SynReceived
+                    && repr.ack_number.is_some()
+                    && !matches!(repr.control, TcpControl::Syn | TcpControl::Rst)
+                    && self.handshake_overflows(port)
+                {
+                    return self.handle_accept_overflow(now, handle, port);
+                }
+            }
+            let Some(slot) = self.sockets.get_mut(handle) else {
+                return;
+            };
             if let Some(reply) = slot.socket.process(now, &repr) {
                 self.queue_tcp(eth_src, &tuple, &reply);
             }
             self.after_socket_activity(now, handle);
             return;
         }
+        if let Some(key) = self.time_wait.find(&tuple) {
+            return self.handle_time_wait(now, eth_src, &tuple, key, &repr);
+        }
         self.handle_listen_syn(now, eth_src, &tuple, &repr);
     }
 
     /// A segment for no connection: a SYN to a listener opens one (RFC 9293
-    /// §3.10.7.2); anything else is answered with RST (§3.10.7.1).
+    /// §3.10.7.2), statefully or with a SYN cookie; an ACK to a listener may
+    /// complete a cookie handshake; anything else is answered with RST
+    /// (§3.10.7.1).
     fn handle_listen_syn(
         &mut self,
         now: Instant,
@@ -670,41 +773,215 @@ impl Interface {
         repr: &TcpRepr<'_>,
     ) {
         let tuple = *tuple;
-        if repr.control == TcpControl::Syn && repr.ack_number.is_none() {
-            if let Some(listener) = self.listeners.get_mut(&repr.dst_port) {
-                if listener.accept_queue.len() >= listener.backlog {
-                    // Linux (tcp_conn_request): a SYN meeting a full accept queue is dropped.
-                    self.stats.tcp.listen_overflows += 1;
-                    self.stats.tcp.listen_drops += 1;
-                    debug!(remote = %tuple.remote, "drop: SYN, accept queue full");
-                    return;
+        let port = repr.dst_port;
+        let Some(listener) = self.listeners.get_mut(&port) else {
+            return self.reset_stray(eth_src, &tuple, repr);
+        };
+        let config = listener.config;
+        match (repr.control, repr.ack_number) {
+            (TcpControl::Syn, None) => {}
+            (TcpControl::Rst, _) => return,
+            (_, Some(_)) => {
+                let cookies_recent = config.syncookies == SynCookies::Always
+                    || listener
+                        .last_cookie_at
+                        .is_some_and(|at| now - at < COOKIE_WINDOW);
+                if cookies_recent {
+                    return self.handle_cookie_ack(now, eth_src, &tuple, repr);
                 }
-                if listener.half_open >= listener.syn_backlog {
-                    self.stats.tcp.listen_drops += 1;
-                    debug!(remote = %tuple.remote, "drop: SYN, SYN queue full");
-                    return;
+                return self.reset_stray(eth_src, &tuple, repr);
+            }
+            // A segment without ACK and without SYN: RFC 9293 §3.10.7.2
+            // drops it.
+            (_, None) => return,
+        }
+        if listener.accept_queue.len() >= config.backlog {
+            // Linux (tcp_conn_request): a SYN meeting a full accept queue is
+            // dropped, cookies or not; the client retries.
+            self.stats.tcp.listen_overflows += 1;
+            self.stats.tcp.listen_drops += 1;
+            debug!(remote = %tuple.remote, "drop: SYN, accept queue full");
+            return;
+        }
+        let syn_queue_full = listener.half_open >= config.syn_backlog;
+        let want_cookie = match config.syncookies {
+            SynCookies::Always => true,
+            SynCookies::Auto => syn_queue_full,
+            SynCookies::Off => false,
+        };
+        if want_cookie {
+            listener.last_cookie_at = Some(now);
+            let synack = syncookie::syn_cookie_synack(
+                &self.config.tcp,
+                &self.config.isn_secret,
+                tuple,
+                repr,
+                now,
+            );
+            self.stats.tcp.syncookies_sent += 1;
+            trace!(remote = %tuple.remote, "SYN queue full: SYN cookie");
+            self.queue_tcp(eth_src, &tuple, &synack);
+            return;
+        }
+        if syn_queue_full {
+            self.stats.tcp.listen_drops += 1;
+            debug!(remote = %tuple.remote, "drop: SYN, SYN queue full");
+            return;
+        }
+        listener.half_open += 1;
+        let iss = self.isn(&tuple, now);
+        let socket = TcpSocket::accept_syn(&self.config.tcp, tuple, repr, iss, now);
+        match self.sockets.insert(socket, Owner::Listener(port)) {
+            Some(handle) => {
+                self.stats.tcp.passive_opens += 1;
+                debug!(%handle, remote = %tuple.remote, "passive open");
+                self.after_socket_activity(now, handle);
+            }
+            None => {
+                if let Some(l) = self.listeners.get_mut(&port) {
+                    l.half_open -= 1;
                 }
-                listener.half_open += 1;
-                let iss = self.isn(&tuple, now);
-                let socket = TcpSocket::accept_syn(&self.config.tcp, tuple, repr, iss, now);
-                match self.sockets.insert(socket, Owner::Listener(repr.dst_port)) {
-                    Some(handle) => {
-                        self.stats.tcp.passive_opens += 1;
-                        debug!(%handle, remote = %tuple.remote, "passive open");
-                        self.after_socket_activity(now, handle);
-                    }
-                    None => {
-                        if let Some(l) = self.listeners.get_mut(&repr.dst_port) {
-                            l.half_open -= 1;
-                        }
-                    }
-                }
-                return;
             }
         }
+    }
+
+    /// An ACK to a listener that answered SYNs with cookies lately: a valid
+    /// cookie opens the connection straight into ESTABLISHED (and the
+    /// accept queue); an invalid one is counted and reset like any stray
+    /// ACK.
+    fn handle_cookie_ack(
+        &mut self,
+        now: Instant,
+        eth_src: EthernetAddress,
+        tuple: &FourTuple,
+        repr: &TcpRepr<'_>,
+    ) {
+        let port = repr.dst_port;
+        let socket = match syncookie::accept_cookie_ack(
+            &self.config.tcp,
+            &self.config.isn_secret,
+            *tuple,
+            repr,
+            now,
+        ) {
+            Ok(socket) => socket,
+            Err(CookieError::Invalid) => {
+                self.stats.tcp.syncookies_failed += 1;
+                debug!(remote = %tuple.remote, "invalid SYN cookie");
+                return self.reset_stray(eth_src, tuple, repr);
+            }
+            Err(CookieError::NotAnAck) => return self.reset_stray(eth_src, tuple, repr),
+        };
+        let Some(listener) = self.listeners.get_mut(&port) else {
+            return;
+        };
+        if listener.accept_queue.len() >= listener.config.backlog {
+            self.stats.tcp.listen_overflows += 1;
+            self.stats.tcp.listen_drops += 1;
+            debug!(remote = %tuple.remote, "drop: cookie ACK, accept queue full");
+            if listener.config.abort_on_overflow {
+                self.reset_stray(eth_src, tuple, repr);
+            }
+            return;
+        }
+        // Counted as half-open for an instant, so that the move to
+        // ESTABLISHED goes through the same bookkeeping as a stateful
+        // handshake (accept queue, CurrEstab, the app's event).
+        listener.half_open += 1;
+        match self.sockets.insert(socket, Owner::Listener(port)) {
+            Some(handle) => {
+                self.stats.tcp.syncookies_recv += 1;
+                self.stats.tcp.passive_opens += 1;
+                if let Some(slot) = self.sockets.get_mut(handle) {
+                    slot.last_state = State::SynReceived;
+                }
+                debug!(%handle, remote = %tuple.remote, "passive open by SYN cookie");
+                self.after_socket_activity(now, handle);
+            }
+            None => {
+                if let Some(l) = self.listeners.get_mut(&port) {
+                    l.half_open -= 1;
+                }
+            }
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: a RST for a segment no connection takes.
+    fn reset_stray(&mut self, eth_src: EthernetAddress, tuple: &FourTuple, repr: &TcpRepr<'_>) {
         self.stats.tcp.no_port += 1;
         if let Some(rst) = rst_for_closed_port(repr) {
-            self.queue_tcp(eth_src, &tuple, &rst);
+            self.queue_tcp(eth_src, tuple, &rst);
+        }
+    }
+
+    /// Whether the listener on `port` cannot take another established
+    /// connection: its accept queue is full.
+    fn handshake_overflows(&self, port: u16) -> bool {
+        self.listeners
+            .get(&port)
+            .is_some_and(|l| l.accept_queue.len() >= l.config.backlog)
+    }
+
+    /// The final ACK of a handshake met a full accept queue (Linux
+    /// `tcp_check_req` → `listen_overflow`): by default the ACK is dropped
+    /// and the connection stays in SYN-RECEIVED, so the SYN-ACK is
+    /// retransmitted and the client's retransmissions complete the
+    /// handshake once there is room; with `abort_on_overflow` it is reset.
+    fn handle_accept_overflow(&mut self, now: Instant, handle: SocketHandle, port: u16) {
+        self.stats.tcp.listen_overflows += 1;
+        self.stats.tcp.listen_drops += 1;
+        let abort = self
+            .listeners
+            .get(&port)
+            .is_some_and(|l| l.config.abort_on_overflow);
+        debug!(%handle, abort, "handshake ACK dropped: accept queue full");
+        if abort {
+            if let Some(slot) = self.sockets.get_mut(handle) {
+                slot.socket.abort();
+            }
+            self.after_socket_activity(now, handle);
+        }
+    }
+
+    /// A segment for a connection in a TIME-WAIT bucket.
+    fn handle_time_wait(
+        &mut self,
+        now: Instant,
+        eth_src: EthernetAddress,
+        tuple: &FourTuple,
+        key: usize,
+        repr: &TcpRepr<'_>,
+    ) {
+        let two_msl = self.config.tcp.msl * 2;
+        let Some(bucket) = self.time_wait.get_mut(key) else {
+            return;
+        };
+        match bucket.process(now, repr, two_msl) {
+            TimeWaitAction::Drop => {}
+            TimeWaitAction::Ack(ack) => self.queue_tcp(eth_src, tuple, &ack),
+            TimeWaitAction::AckAndRestart(ack) => {
+                self.time_wait.rearm(key);
+                self.queue_tcp(eth_src, tuple, &ack);
+            }
+            TimeWaitAction::Close => {
+                self.time_wait.remove(key);
+                self.stats.tcp.time_wait -= 1;
+                debug!(remote = %tuple.remote, "TIME-WAIT ended by RST");
+            }
+            TimeWaitAction::Reopen => {
+                if self.listeners.contains_key(&repr.dst_port) {
+                    // RFC 6191: the new SYN ends TIME-WAIT; the listener takes it.
+                    self.time_wait.remove(key);
+                    self.stats.tcp.time_wait -= 1;
+                    self.stats.tcp.tw_recycled += 1;
+                    debug!(remote = %tuple.remote, "TIME-WAIT reopened by a new SYN");
+                    self.handle_listen_syn(now, eth_src, tuple, repr);
+                } else if let Some(bucket) = self.time_wait.get_mut(key) {
+                    // Nobody listens: the SYN is an old duplicate to us.
+                    let ack = bucket.ack(now);
+                    self.queue_tcp(eth_src, tuple, &ack);
+                }
+            }
         }
     }
 
@@ -721,6 +998,8 @@ impl Interface {
         let wakeup = slot.socket.take_wakeup();
         let owner = slot.owner;
         let counters = slot.socket.take_counters();
+        // Nothing left to send (a final RST or ACK goes out first).
+        let quiet = slot.socket.poll_at().is_none_or(|at| at > now);
         if !counters.is_zero() {
             self.stats.tcp.conn.add(&counters);
         }
@@ -771,16 +1050,33 @@ impl Interface {
                     }
                 }
             }
-            Owner::Listener(port) if state == State::Closed => {
+            Owner::Listener(port) if state == State::Closed && quiet => {
                 if let Some(listener) = self.listeners.get_mut(&port) {
                     listener.accept_queue.retain(|h| *h != handle);
                 }
                 self.sockets.remove(handle);
                 return;
             }
-            Owner::Orphan if state == State::Closed => {
+            Owner::Orphan if state == State::Closed && quiet => {
                 self.sockets.remove(handle);
                 debug!(%handle, "connection freed");
+                return;
+            }
+            Owner::Orphan if state == State::TimeWait && quiet => {
+                // Nobody needs the socket any more: keep only a TIME-WAIT
+                // bucket (or nothing, beyond the cap).
+                let Some(slot) = self.sockets.remove(handle) else {
+                    return;
+                };
+                let kept = slot
+                    .socket
+                    .time_wait_bucket(now)
+                    .is_some_and(|bucket| self.time_wait.insert(bucket));
+                if !kept {
+                    self.stats.tcp.tw_overflow += 1;
+                    self.stats.tcp.time_wait -= 1;
+                    debug!(%handle, "TIME-WAIT bucket table full; connection closed at once");
+                }
                 return;
             }
             _ => {}

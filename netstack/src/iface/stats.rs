@@ -110,6 +110,15 @@ pub struct TcpStats {
     pub time_wait: u64,
     /// TWRecycled: TIME-WAIT connections reopened by a new SYN (RFC 6191).
     pub tw_recycled: u64,
+    /// TCPTimeWaitOverflow: connections that skipped TIME-WAIT because
+    /// `max_tw_buckets` was reached.
+    pub tw_overflow: u64,
+    /// SyncookiesSent: SYN-ACKs carrying a cookie.
+    pub syncookies_sent: u64,
+    /// SyncookiesRecv: valid cookie ACKs (connections opened by cookie).
+    pub syncookies_recv: u64,
+    /// SyncookiesFailed: ACKs to a listener whose cookie did not check out.
+    pub syncookies_failed: u64,
     /// Per-connection events (RetransSegs, TCPTimeouts, …), summed over
     /// every connection, past and present.
     pub conn: TcpCounters,

@@ -277,9 +277,17 @@ fn listen_syn_gets_synack_once_neighbour_resolves() {
 }
 
 #[test]
-fn full_syn_queue_drops_syn_and_counts() {
+fn listen_full_syn_queue_without_cookies_drops_syn_and_counts() {
     let mut iface = iface();
-    iface.listen(80, 8, 1).unwrap();
+    iface
+        .listen_with(
+            80,
+            ListenConfig {
+                syncookies: SynCookies::Off,
+                ..ListenConfig::new(8, 1)
+            },
+        )
+        .unwrap();
     iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
     iface.handle_frame(
         Instant::ZERO,
@@ -323,4 +331,237 @@ fn handshake_ack_moves_connection_to_accept_queue() {
     let handle = iface.accept(80).expect("an established connection");
     assert_eq!(iface.socket(handle).unwrap().state(), State::Established);
     assert_eq!(iface.stats().tcp.curr_estab, 1);
+}
+
+/// An interface that knows the peer's MAC (so replies go out at once).
+fn iface_with_neighbour(listen: ListenConfig) -> Interface {
+    let mut iface = iface();
+    iface.listen_with(80, listen).unwrap();
+    iface.handle_frame(
+        Instant::ZERO,
+        &arp_frame(ArpOperation::Request, OUR_IP, EthernetAddress::BROADCAST),
+    );
+    emitted(&mut iface, Instant::ZERO);
+    iface
+}
+
+/// The TCP segments among `frames`, parsed.
+fn tcp_segments(frames: &[Vec<u8>]) -> Vec<TcpRepr<'static>> {
+    frames
+        .iter()
+        .filter(|f| f[12..14] == [0x08, 0x00])
+        .map(|f| {
+            let (_, seg) = parse_tcp(f);
+            TcpRepr {
+                payload: &[],
+                ..seg
+            }
+        })
+        .collect()
+}
+
+fn ack_of_synack(src_port: u16, synack: &TcpRepr<'_>, payload: &'static [u8]) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port,
+        control: TcpControl::None,
+        seq_number: TcpSeqNumber(1001),
+        ack_number: Some(synack.seq_number + 1),
+        max_seg_size: None,
+        timestamp: synack.timestamp.map(|ts| TcpTimestampRepr {
+            tsval: 2,
+            tsecr: ts.tsval,
+        }),
+        payload,
+        ..syn(80)
+    }
+}
+
+#[test]
+fn listen_full_syn_queue_answers_with_cookie_and_cookie_ack_opens() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 1));
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    let flood = TcpRepr {
+        src_port: 40001,
+        ..syn(80)
+    };
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&flood));
+    let out = tcp_segments(&emitted(&mut iface, Instant::ZERO));
+    assert_eq!(out.len(), 2, "two SYN-ACKs: {out:?}");
+    assert_eq!(iface.sockets().len(), 1, "the cookie kept no state");
+    assert_eq!(iface.stats().tcp.syncookies_sent, 1);
+    let cookie_synack = out.iter().find(|s| s.dst_port == 40001).unwrap();
+    assert_eq!(cookie_synack.ack_number, Some(TcpSeqNumber(1001)));
+
+    let ack = ack_of_synack(40001, cookie_synack, b"GET / HTTP/1.1\r\n\r\n");
+    iface.handle_frame(Instant::from_millis(1), &tcp_frame(&ack));
+    assert_eq!(iface.stats().tcp.syncookies_recv, 1);
+    assert_eq!(iface.poll_event(), Some(Event::Acceptable(80)));
+    let handle = iface.accept(80).expect("connection opened by cookie");
+    assert_eq!(iface.socket(handle).unwrap().state(), State::Established);
+    assert_eq!(iface.socket(handle).unwrap().recv_queue(), 18);
+    assert_eq!(iface.stats().tcp.curr_estab, 1);
+}
+
+#[test]
+fn listen_forged_cookie_ack_is_reset_and_counted() {
+    let mut iface = iface_with_neighbour(ListenConfig {
+        syncookies: SynCookies::Always,
+        ..ListenConfig::new(8, 8)
+    });
+    let forged = TcpRepr {
+        control: TcpControl::None,
+        seq_number: TcpSeqNumber(1001),
+        ack_number: Some(TcpSeqNumber(123_456)),
+        max_seg_size: None,
+        timestamp: None,
+        ..syn(80)
+    };
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&forged));
+    let out = tcp_segments(&emitted(&mut iface, Instant::ZERO));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].control, TcpControl::Rst);
+    assert_eq!(out[0].seq_number, TcpSeqNumber(123_456));
+    assert_eq!(iface.stats().tcp.syncookies_failed, 1);
+    assert!(iface.sockets().is_empty());
+}
+
+/// Fill the accept queue (backlog 1) with one connection, then complete a
+/// second handshake; returns the second SYN-ACK.
+fn second_handshake_meets_full_accept_queue(iface: &mut Interface) -> TcpRepr<'static> {
+    for port in [40000, 40001] {
+        let syn = TcpRepr {
+            src_port: port,
+            ..syn(80)
+        };
+        iface.handle_frame(Instant::ZERO, &tcp_frame(&syn));
+    }
+    let out = tcp_segments(&emitted(iface, Instant::ZERO));
+    let first = out.iter().find(|s| s.dst_port == 40000).unwrap();
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&ack_of_synack(40000, first, b"")));
+    assert_eq!(iface.accept_queue_len(80), 1);
+    out.into_iter().find(|s| s.dst_port == 40001).unwrap()
+}
+
+#[test]
+fn syn_received_ack_meeting_full_accept_queue_is_dropped_and_synack_retransmitted() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(1, 8));
+    let synack = second_handshake_meets_full_accept_queue(&mut iface);
+    iface.handle_frame(
+        Instant::from_millis(1),
+        &tcp_frame(&ack_of_synack(40001, &synack, b"")),
+    );
+    assert!(tcp_segments(&emitted(&mut iface, Instant::from_millis(1))).is_empty());
+    assert_eq!(iface.stats().tcp.listen_overflows, 1);
+    assert_eq!(iface.stats().tcp.listen_drops, 1);
+    // Still half-open: the SYN-ACK is retransmitted after the initial RTO.
+    let out = tcp_segments(&emitted(&mut iface, Instant::from_millis(1000)));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].control, TcpControl::Syn);
+    assert_eq!(out[0].dst_port, 40001);
+    // Once the application accepts, the client's next ACK completes it.
+    iface.accept(80).unwrap();
+    iface.handle_frame(
+        Instant::from_millis(1001),
+        &tcp_frame(&ack_of_synack(40001, &synack, b"")),
+    );
+    assert_eq!(iface.accept_queue_len(80), 1);
+}
+
+#[test]
+fn syn_received_ack_meeting_full_accept_queue_is_reset_with_abort_on_overflow() {
+    let mut iface = iface_with_neighbour(ListenConfig {
+        abort_on_overflow: true,
+        ..ListenConfig::new(1, 8)
+    });
+    let synack = second_handshake_meets_full_accept_queue(&mut iface);
+    iface.handle_frame(
+        Instant::from_millis(1),
+        &tcp_frame(&ack_of_synack(40001, &synack, b"")),
+    );
+    let out = tcp_segments(&emitted(&mut iface, Instant::from_millis(1)));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].control, TcpControl::Rst);
+    assert_eq!(iface.stats().tcp.listen_overflows, 1);
+    assert_eq!(
+        iface.sockets().len(),
+        1,
+        "only the accepted-queue connection is left"
+    );
+}
+
+/// Open a connection, let the app close and release it after the peer's
+/// FIN, so that it ends in TIME-WAIT as an orphan.
+fn connection_in_time_wait(iface: &mut Interface) {
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    let synack = tcp_segments(&emitted(iface, Instant::ZERO)).remove(0);
+    iface.handle_frame(
+        Instant::ZERO,
+        &tcp_frame(&ack_of_synack(40000, &synack, b"")),
+    );
+    let handle = iface.accept(80).unwrap();
+    iface.close(handle);
+    iface.release(handle);
+    let fin = tcp_segments(&emitted(iface, Instant::ZERO)).remove(0);
+    assert_eq!(fin.control, TcpControl::Fin);
+    let peer_fin = TcpRepr {
+        control: TcpControl::Fin,
+        ack_number: Some(fin.seq_number + 1),
+        ..ack_of_synack(40000, &synack, b"")
+    };
+    iface.handle_frame(Instant::from_millis(1), &tcp_frame(&peer_fin));
+    let out = tcp_segments(&emitted(iface, Instant::from_millis(1)));
+    assert_eq!(out.len(), 1, "the ACK of the peer's FIN");
+}
+
+#[test]
+fn time_wait_orphan_becomes_small_bucket_and_refacks_fin() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 8));
+    connection_in_time_wait(&mut iface);
+    assert!(iface.sockets().is_empty(), "the socket is freed");
+    assert_eq!(iface.time_wait_buckets(), 1);
+    assert_eq!(iface.stats().tcp.time_wait, 1);
+    // A retransmitted FIN is ACKed again from the bucket.
+    let again = TcpRepr {
+        control: TcpControl::Fin,
+        seq_number: TcpSeqNumber(1001),
+        ack_number: None,
+        ..syn(80)
+    };
+    let again = TcpRepr {
+        ack_number: Some(TcpSeqNumber(0)),
+        timestamp: Some(TcpTimestampRepr { tsval: 3, tsecr: 0 }),
+        max_seg_size: None,
+        ..again
+    };
+    iface.handle_frame(Instant::from_millis(5), &tcp_frame(&again));
+    let out = tcp_segments(&emitted(&mut iface, Instant::from_millis(5)));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ack_number, Some(TcpSeqNumber(1002)));
+    // 2 MSL later it is gone.
+    let end = Instant::from_millis(5) + iface.config().tcp.msl * 2;
+    assert!(iface.poll_at().is_some_and(|at| at <= end));
+    emitted(&mut iface, end - Duration::from_millis(1));
+    assert_eq!(iface.time_wait_buckets(), 1);
+    assert_eq!(iface.poll_at(), Some(end));
+    emitted(&mut iface, end);
+    assert_eq!(iface.time_wait_buckets(), 0);
+    assert_eq!(iface.stats().tcp.time_wait, 0);
+}
+
+#[test]
+fn time_wait_beyond_max_tw_buckets_closes_at_once() {
+    let mut config = InterfaceConfig::new(OUR_MAC, Ipv4Cidr::new(OUR_IP, 24));
+    config.max_tw_buckets = 0;
+    let mut iface = Interface::new(config);
+    iface.listen_with(80, ListenConfig::new(8, 8)).unwrap();
+    iface.handle_frame(
+        Instant::ZERO,
+        &arp_frame(ArpOperation::Request, OUR_IP, EthernetAddress::BROADCAST),
+    );
+    emitted(&mut iface, Instant::ZERO);
+    connection_in_time_wait(&mut iface);
+    assert!(iface.sockets().is_empty());
+    assert_eq!(iface.time_wait_buckets(), 0);
+    assert_eq!(iface.stats().tcp.tw_overflow, 1);
+    assert_eq!(iface.stats().tcp.time_wait, 0);
 }

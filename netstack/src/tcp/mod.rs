@@ -36,9 +36,11 @@ mod rtt;
 mod socket;
 mod state;
 mod stats;
+pub mod syncookie;
 #[cfg(test)]
 mod tests;
 mod time_wait;
+mod time_wait_bucket;
 
 use core::fmt;
 
@@ -48,6 +50,7 @@ pub use rtt::RttEstimator;
 pub use socket::{RecvError, SendError, TcpError, TcpSocket};
 pub use state::State;
 pub use stats::TcpCounters;
+pub use time_wait_bucket::{TimeWaitAction, TimeWaitBucket};
 
 use crate::wire::Ipv4Address;
 
