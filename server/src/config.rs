@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use netstack::iface::SynCookies;
+use netstack::tcp::CongestionAlgorithm;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use toml::Spanned;
@@ -105,6 +107,40 @@ pub struct TcpKeys {
     pub fin_timeout: Duration,
     /// Accept queue length (`backlog`, default 511).
     pub backlog: usize,
+    /// Half-open (SYN-RECEIVED) queue length (`syn_backlog`, default 1024).
+    pub syn_backlog: usize,
+    /// SYN cookies (`syncookies`, default auto).
+    pub syncookies: SynCookies,
+    /// RST the handshake's final ACK when the accept queue is full
+    /// (`abort_on_overflow`, default false).
+    pub abort_on_overflow: bool,
+    /// Established connections the server serves at once
+    /// (`max_connections`, default 65536).
+    pub max_connections: usize,
+    /// TIME-WAIT entries kept (`max_tw_buckets`, default 262144).
+    pub max_tw_buckets: usize,
+    /// Congestion control (`congestion`, default cubic).
+    pub congestion: CongestionAlgorithm,
+    /// RFC 7323 window scaling, timestamps; RFC 2018 SACK (default on).
+    pub window_scaling: bool,
+    pub timestamps: bool,
+    pub sack: bool,
+    /// Challenge ACKs per second per connection (`challenge_ack_limit`,
+    /// default 1000).
+    pub challenge_ack_limit: u32,
+    /// Keepalive probing (`keepalive`, default false) and its timing.
+    pub keepalive: bool,
+    pub keepalive_time: Duration,
+    pub keepalive_intvl: Duration,
+    pub keepalive_probes: u32,
+    /// FIN retransmissions after the server let go (`orphan_retries`,
+    /// default 8).
+    pub orphan_retries: u32,
+    /// Ignore RSTs in TIME-WAIT (`rfc1337`, default true).
+    pub rfc1337: bool,
+    /// RST instead of FIN for connections closed on a timeout
+    /// (`reset_timedout_connection`, default false; nginx's key).
+    pub reset_timedout_connection: bool,
 }
 
 /// `[log]`.
@@ -140,6 +176,23 @@ impl Default for TcpKeys {
             msl: Duration::from_secs(30),
             fin_timeout: Duration::from_secs(60),
             backlog: 511,
+            syn_backlog: 1024,
+            syncookies: SynCookies::Auto,
+            abort_on_overflow: false,
+            max_connections: 65_536,
+            max_tw_buckets: 262_144,
+            congestion: CongestionAlgorithm::Cubic,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            challenge_ack_limit: 1000,
+            keepalive: false,
+            keepalive_time: Duration::from_secs(2 * 3600),
+            keepalive_intvl: Duration::from_secs(75),
+            keepalive_probes: 9,
+            orphan_retries: 8,
+            rfc1337: true,
+            reset_timedout_connection: false,
         }
     }
 }
@@ -357,6 +410,23 @@ struct RawTcp {
     msl: Opt<Dur>,
     fin_timeout: Opt<Dur>,
     backlog: Opt<usize>,
+    syn_backlog: Opt<usize>,
+    syncookies: Opt<String>,
+    abort_on_overflow: Opt<bool>,
+    max_connections: Opt<usize>,
+    max_tw_buckets: Opt<usize>,
+    congestion: Opt<String>,
+    window_scaling: Opt<bool>,
+    timestamps: Opt<bool>,
+    sack: Opt<bool>,
+    challenge_ack_limit: Opt<u32>,
+    keepalive: Opt<bool>,
+    keepalive_time: Opt<Dur>,
+    keepalive_intvl: Opt<Dur>,
+    keepalive_probes: Opt<u32>,
+    orphan_retries: Opt<u32>,
+    rfc1337: Opt<bool>,
+    reset_timedout_connection: Opt<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -680,6 +750,14 @@ impl Checker<'_> {
         let msl = dur_or(raw.msl, d.msl);
         let fin_timeout = dur_or(raw.fin_timeout, d.fin_timeout);
         let backlog = Val::or(raw.backlog, d.backlog);
+        let syn_backlog = Val::or(raw.syn_backlog, d.syn_backlog);
+        let syncookies = Val::or(raw.syncookies, "auto".to_owned());
+        let max_connections = Val::or(raw.max_connections, d.max_connections);
+        let congestion = Val::or(raw.congestion, "cubic".to_owned());
+        let keepalive_time = dur_or(raw.keepalive_time, d.keepalive_time);
+        let keepalive_intvl = dur_or(raw.keepalive_intvl, d.keepalive_intvl);
+        let keepalive_probes = Val::or(raw.keepalive_probes, d.keepalive_probes);
+        let flag = |raw: Opt<bool>, default: bool| Val::or(raw, default).value;
 
         let range = format!("must be between {TCP_BUFFER_MIN} and {TCP_BUFFER_MAX} bytes");
         let buf_ok = |n: usize| (TCP_BUFFER_MIN..=TCP_BUFFER_MAX).contains(&n);
@@ -731,6 +809,59 @@ impl Checker<'_> {
             &backlog,
             "must be at least 1",
         )?;
+        self.ensure(
+            syn_backlog.value >= 1,
+            "tcp.syn_backlog",
+            &syn_backlog,
+            "must be at least 1",
+        )?;
+        self.ensure(
+            max_connections.value >= 1,
+            "tcp.max_connections",
+            &max_connections,
+            "must be at least 1",
+        )?;
+        let syncookies_value = match syncookies.value.as_str() {
+            "auto" => SynCookies::Auto,
+            "always" => SynCookies::Always,
+            "off" => SynCookies::Off,
+            other => {
+                return Err(self.err(
+                    "tcp.syncookies",
+                    &syncookies,
+                    format!("{other:?} is not one of \"auto\", \"always\", \"off\""),
+                ))
+            }
+        };
+        let congestion_value = match congestion.value.as_str() {
+            "cubic" => CongestionAlgorithm::Cubic,
+            "reno" => CongestionAlgorithm::Reno,
+            other => {
+                return Err(self.err(
+                    "tcp.congestion",
+                    &congestion,
+                    format!("{other:?} is not one of \"cubic\", \"reno\""),
+                ))
+            }
+        };
+        self.ensure(
+            !keepalive_time.value.is_zero(),
+            "tcp.keepalive_time",
+            &keepalive_time,
+            "must be longer than zero",
+        )?;
+        self.ensure(
+            !keepalive_intvl.value.is_zero(),
+            "tcp.keepalive_intvl",
+            &keepalive_intvl,
+            "must be longer than zero",
+        )?;
+        self.ensure(
+            keepalive_probes.value >= 1,
+            "tcp.keepalive_probes",
+            &keepalive_probes,
+            "must be at least 1",
+        )?;
 
         Ok(TcpKeys {
             recv_buffer: recv_buffer.value,
@@ -743,6 +874,26 @@ impl Checker<'_> {
             msl: msl.value,
             fin_timeout: fin_timeout.value,
             backlog: backlog.value,
+            syn_backlog: syn_backlog.value,
+            syncookies: syncookies_value,
+            abort_on_overflow: flag(raw.abort_on_overflow, d.abort_on_overflow),
+            max_connections: max_connections.value,
+            max_tw_buckets: Val::or(raw.max_tw_buckets, d.max_tw_buckets).value,
+            congestion: congestion_value,
+            window_scaling: flag(raw.window_scaling, d.window_scaling),
+            timestamps: flag(raw.timestamps, d.timestamps),
+            sack: flag(raw.sack, d.sack),
+            challenge_ack_limit: Val::or(raw.challenge_ack_limit, d.challenge_ack_limit).value,
+            keepalive: flag(raw.keepalive, d.keepalive),
+            keepalive_time: keepalive_time.value,
+            keepalive_intvl: keepalive_intvl.value,
+            keepalive_probes: keepalive_probes.value,
+            orphan_retries: Val::or(raw.orphan_retries, d.orphan_retries).value,
+            rfc1337: flag(raw.rfc1337, d.rfc1337),
+            reset_timedout_connection: flag(
+                raw.reset_timedout_connection,
+                d.reset_timedout_connection,
+            ),
         })
     }
 
@@ -914,6 +1065,23 @@ level = "info,netstack=debug"
         assert_eq!(
             dir.err("[http]\nport = 80\nport = 81\n"),
             "DIR/tapir.toml:3: invalid TOML: duplicate key `port` in table `http`"
+        );
+    }
+
+    #[test]
+    fn tcp_choice_keys_name_line_and_choices() {
+        let dir = Dir::new();
+        assert_eq!(
+            dir.err("[tcp]\nbacklog = 5\nsyncookies = \"sometimes\"\n"),
+            "DIR/tapir.toml:3: key `tcp.syncookies`: \"sometimes\" is not one of \"auto\", \"always\", \"off\""
+        );
+        assert_eq!(
+            dir.err("[tcp]\ncongestion = \"bbr\"\n"),
+            "DIR/tapir.toml:2: key `tcp.congestion`: \"bbr\" is not one of \"cubic\", \"reno\""
+        );
+        assert_eq!(
+            dir.err("[tcp]\nkeepalive_probes = 0\n"),
+            "DIR/tapir.toml:2: key `tcp.keepalive_probes`: must be at least 1"
         );
     }
 

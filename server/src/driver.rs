@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use netstack::iface::{Event, Interface, InterfaceConfig, SocketHandle};
+use netstack::iface::{Event, Interface, InterfaceConfig, ListenConfig, SocketHandle};
 use netstack::phy::sys::{configure_link, TapDevice};
 use netstack::tcp::{RecvError, State, TcpConfig};
 use netstack::time::Instant;
@@ -96,6 +96,13 @@ pub struct Driver {
     timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     rx_buf: Vec<u8>,
     tx_errors: u64,
+    /// Connections being served (`conns` entries that are `Some`).
+    open_conns: usize,
+    /// `[tcp] max_connections`: beyond it, connections wait in the accept
+    /// queue (and then the listener's overflow rules apply).
+    max_connections: usize,
+    /// `[tcp] reset_timedout_connection`: RST rather than FIN on timeouts.
+    reset_timedout: bool,
 }
 
 impl Driver {
@@ -119,12 +126,17 @@ impl Driver {
         iface_config.mtu = usize::from(net.mtu);
         iface_config.isn_secret = isn_secret;
         iface_config.tcp = tcp_config(config);
+        iface_config.max_tw_buckets = config.tcp.max_tw_buckets;
         let mut iface = Interface::new(iface_config);
         iface
-            .listen(
+            .listen_with(
                 config.http.port,
-                config.tcp.backlog,
-                config.tcp.backlog.max(128),
+                ListenConfig {
+                    backlog: config.tcp.backlog,
+                    syn_backlog: config.tcp.syn_backlog,
+                    syncookies: config.tcp.syncookies,
+                    abort_on_overflow: config.tcp.abort_on_overflow,
+                },
             )
             .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, e))?;
 
@@ -152,6 +164,9 @@ impl Driver {
             timers: BinaryHeap::new(),
             rx_buf: vec![0; MAX_FRAME],
             tx_errors: 0,
+            open_conns: 0,
+            max_connections: config.tcp.max_connections,
+            reset_timedout: config.tcp.reset_timedout_connection,
         })
     }
 
@@ -167,6 +182,13 @@ impl Driver {
             }
             self.serve_events(now);
             self.expire_conn_timers(now);
+            if self.open_conns < self.max_connections
+                && self.iface.accept_queue_len(self.http_port) > 0
+            {
+                // Room again after closes: take connections that waited.
+                self.accept_conns(now, self.http_port);
+                self.serve_events(now);
+            }
             self.dispatch(now);
 
             let timeout = if tap_backlog {
@@ -222,13 +244,19 @@ impl Driver {
     fn serve_events(&mut self, now: Instant) {
         while let Some(event) = self.iface.poll_event() {
             match event {
-                Event::Acceptable(port) => {
-                    while let Some(handle) = self.iface.accept(port) {
-                        self.open_conn(now, handle);
-                    }
-                }
+                Event::Acceptable(port) => self.accept_conns(now, port),
                 Event::Socket(handle) => self.serve(now, handle),
             }
+        }
+    }
+
+    /// Accept waiting connections while under `max_connections`.
+    fn accept_conns(&mut self, now: Instant, port: u16) {
+        while self.open_conns < self.max_connections {
+            let Some(handle) = self.iface.accept(port) else {
+                break;
+            };
+            self.open_conn(now, handle);
         }
     }
 
@@ -241,6 +269,7 @@ impl Driver {
             self.iface.socket(handle).map(|s| s.tuple().local.port),
             Some(self.http_port)
         );
+        self.open_conns += 1;
         self.conns[index] = Some(Conn {
             handle,
             http: H1Conn::new(now, &self.settings),
@@ -254,6 +283,7 @@ impl Driver {
         if let Some(slot) = self.conns.get_mut(handle.index() as usize) {
             if slot.as_ref().is_some_and(|c| c.handle == handle) {
                 *slot = None;
+                self.open_conns -= 1;
             }
         }
         self.iface.release(handle);
@@ -272,6 +302,7 @@ impl Driver {
             settings,
             date,
             timers,
+            reset_timedout,
             ..
         } = self;
         let Some(Some(conn)) = conns.get_mut(handle.index() as usize) else {
@@ -345,6 +376,12 @@ impl Driver {
             match conn.http.close_state() {
                 CloseState::Open => {}
                 CloseState::CloseAfterFlush if conn.http.wants_transmit() => {}
+                CloseState::Timeout if *reset_timedout => {
+                    // nginx `reset_timedout_connection`: an abortive close,
+                    // no TIME-WAIT on our side.
+                    conn.closing = true;
+                    iface.abort(handle);
+                }
                 CloseState::CloseAfterFlush | CloseState::Timeout => {
                     conn.closing = true;
                     iface.close(handle);
@@ -414,6 +451,17 @@ pub fn tcp_config(config: &Config) -> TcpConfig {
         synack_retries: keys.synack_retries,
         msl: keys.msl,
         fin_timeout: keys.fin_timeout,
+        congestion: keys.congestion,
+        window_scaling: keys.window_scaling,
+        timestamps: keys.timestamps,
+        sack: keys.sack,
+        challenge_ack_limit: keys.challenge_ack_limit,
+        keepalive: keys.keepalive,
+        keepalive_time: keys.keepalive_time,
+        keepalive_intvl: keys.keepalive_intvl,
+        keepalive_probes: keys.keepalive_probes,
+        orphan_retries: keys.orphan_retries,
+        rfc1337: keys.rfc1337,
         ..TcpConfig::default()
     }
 }
