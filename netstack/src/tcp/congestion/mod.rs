@@ -22,8 +22,10 @@
 //! algorithm panic: arithmetic saturates, and floating point results are
 //! clamped before they become window sizes.
 
+mod cubic;
 mod reno;
 
+pub use cubic::Cubic;
 pub use reno::Reno;
 
 use super::config::CongestionAlgorithm;
@@ -72,6 +74,8 @@ pub fn initial_window(mss: usize) -> usize {
 pub enum Congestion {
     /// RFC 5681 + RFC 6582.
     Reno(Reno),
+    /// RFC 9438.
+    Cubic(Cubic),
 }
 
 impl Congestion {
@@ -79,8 +83,7 @@ impl Congestion {
     pub fn new(algorithm: CongestionAlgorithm) -> Congestion {
         match algorithm {
             CongestionAlgorithm::Reno => Congestion::Reno(Reno::new()),
-            // CUBIC is not there yet.
-            CongestionAlgorithm::Cubic => Congestion::Reno(Reno::new()),
+            CongestionAlgorithm::Cubic => Congestion::Cubic(Cubic::new()),
         }
     }
 
@@ -88,6 +91,7 @@ impl Congestion {
     pub fn algorithm(&self) -> CongestionAlgorithm {
         match self {
             Congestion::Reno(_) => CongestionAlgorithm::Reno,
+            Congestion::Cubic(_) => CongestionAlgorithm::Cubic,
         }
     }
 }
@@ -103,6 +107,7 @@ macro_rules! delegate {
     ($self:ident, $cc:ident => $e:expr) => {
         match $self {
             Congestion::Reno($cc) => $e,
+            Congestion::Cubic($cc) => $e,
         }
     };
 }
@@ -159,6 +164,14 @@ mod tests {
         assert_eq!(
             Congestion::new(CongestionAlgorithm::Reno).algorithm(),
             CongestionAlgorithm::Reno
+        );
+        assert_eq!(
+            Congestion::new(CongestionAlgorithm::Cubic).algorithm(),
+            CongestionAlgorithm::Cubic
+        );
+        assert_eq!(
+            Congestion::default().algorithm(),
+            CongestionAlgorithm::Cubic
         );
     }
 }
