@@ -433,7 +433,7 @@ impl TcpSocket {
                 }
                 None => {
                     self.dup_acks = 0;
-                    self.cc.on_ack(data_acked, mss);
+                    self.cc.on_ack(data_acked, mss, now, self.rtt.srtt());
                 }
             }
             // RFC 6298 §5.2, §5.3: stop the timer when everything is

@@ -341,7 +341,7 @@ impl TcpSocket {
             recovery_entered: false,
             syn_retransmitted: false,
             last_send: now,
-            cc: Congestion::default(),
+            cc: Congestion::new(config.congestion),
             dup_acks: 0,
             recovery: None,
             recover: None,

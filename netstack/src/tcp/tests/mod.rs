@@ -950,7 +950,11 @@ fn established_karn_ignores_retransmitted_sample() {
 
 #[test]
 fn established_three_dupacks_fast_retransmit() {
-    let mut s = socket_established();
+    // The cwnd figures below are Reno's (ssthresh = FlightSize / 2).
+    let mut s = socket_established_with(&TcpConfig {
+        congestion: CongestionAlgorithm::Reno,
+        ..config()
+    });
     let bulk = pattern(5 * MSS);
     s.send_slice(&bulk).unwrap();
     assert_eq!(dispatch_all(&mut s, at(0)).len(), 5);

@@ -1,49 +1,12 @@
-//! Congestion control: how much unacknowledged data the network may hold.
+//! Reno with NewReno loss recovery (RFC 5681, RFC 6582).
 //!
-//! The socket detects events (new data acknowledged, duplicate ACKs, loss
-//! recovery entered and left, retransmission timeout) and reports them
-//! through [`CongestionControl`]; an algorithm turns them into a congestion
-//! window. [`Reno`] is RFC 5681 with the NewReno recovery of RFC 6582 and
-//! an initial window of ten segments (RFC 6928). [`Congestion`] is the enum
-//! a socket holds, so that another algorithm (CUBIC, RFC 9438) is one more
-//! variant, with no allocation or dynamic dispatch.
+//! Slow start with appropriate byte counting (RFC 3465, L = 2*SMSS),
+//! congestion avoidance of one SMSS per window acknowledged, ssthresh of
+//! half the flight size on loss. Reno keeps no clock: the `now` and `rtt`
+//! that [`CongestionControl::on_ack`] carries are ignored.
 
-/// What a congestion control algorithm is told. Sizes are bytes; `mss` is
-/// the sender's current segment size.
-pub trait CongestionControl {
-    /// The congestion window (cwnd).
-    fn window(&self) -> usize;
-    /// The slow-start threshold (ssthresh).
-    fn ssthresh(&self) -> usize;
-    /// The handshake completed; set the initial window. `syn_lost` when the
-    /// SYN or SYN-ACK had to be retransmitted.
-    fn on_established(&mut self, mss: usize, syn_lost: bool);
-    /// `acked` bytes of new data were cumulatively acknowledged outside loss
-    /// recovery.
-    fn on_ack(&mut self, acked: usize, mss: usize);
-    /// The third duplicate ACK started fast retransmit / fast recovery with
-    /// `flight_size` bytes outstanding.
-    fn on_enter_recovery(&mut self, flight_size: usize, mss: usize);
-    /// Another duplicate ACK arrived during fast recovery.
-    fn on_dup_ack_in_recovery(&mut self, mss: usize);
-    /// A partial ACK (RFC 6582) acknowledged `acked` bytes during recovery.
-    fn on_partial_ack(&mut self, acked: usize, mss: usize);
-    /// A full ACK ended fast recovery with `flight_size` bytes still out.
-    fn on_exit_recovery(&mut self, flight_size: usize, mss: usize);
-    /// The retransmission timer expired with `flight_size` bytes out;
-    /// `first` unless the same data already timed out before.
-    fn on_retransmit_timeout(&mut self, flight_size: usize, mss: usize, first: bool);
-    /// Sending resumes after an idle period longer than the RTO.
-    fn on_idle_restart(&mut self, mss: usize);
-    /// The fast retransmit that began the current recovery was spurious
-    /// (RFC 3522 detection): undo the reduction (RFC 4015 §3).
-    fn on_spurious_recovery(&mut self);
-}
-
-/// The initial window, RFC 6928 §2: min(10*MSS, max(2*MSS, 14600)).
-pub fn initial_window(mss: usize) -> usize {
-    (10 * mss).min((2 * mss).max(14600))
-}
+use super::{initial_window, CongestionControl};
+use crate::time::{Duration, Instant};
 
 /// Reno / NewReno (RFC 5681, RFC 6582).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +54,7 @@ impl CongestionControl for Reno {
         self.cwnd = if syn_lost { mss } else { initial_window(mss) };
     }
 
-    fn on_ack(&mut self, acked: usize, mss: usize) {
+    fn on_ack(&mut self, acked: usize, mss: usize, _now: Instant, _rtt: Option<Duration>) {
         if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 slow start, with RFC 3465's limit L = 2*SMSS per ACK.
             self.cwnd = self
@@ -165,75 +128,11 @@ impl CongestionControl for Reno {
     }
 }
 
-/// The algorithm a socket runs. One variant per algorithm.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Congestion {
-    /// RFC 5681 + RFC 6582.
-    Reno(Reno),
-}
-
-impl Default for Congestion {
-    fn default() -> Congestion {
-        Congestion::Reno(Reno::new())
-    }
-}
-
-macro_rules! delegate {
-    ($self:ident, $cc:ident => $e:expr) => {
-        match $self {
-            Congestion::Reno($cc) => $e,
-        }
-    };
-}
-
-impl CongestionControl for Congestion {
-    fn window(&self) -> usize {
-        delegate!(self, cc => cc.window())
-    }
-    fn ssthresh(&self) -> usize {
-        delegate!(self, cc => cc.ssthresh())
-    }
-    fn on_established(&mut self, mss: usize, syn_lost: bool) {
-        delegate!(self, cc => cc.on_established(mss, syn_lost))
-    }
-    fn on_ack(&mut self, acked: usize, mss: usize) {
-        delegate!(self, cc => cc.on_ack(acked, mss))
-    }
-    fn on_enter_recovery(&mut self, flight_size: usize, mss: usize) {
-        delegate!(self, cc => cc.on_enter_recovery(flight_size, mss))
-    }
-    fn on_dup_ack_in_recovery(&mut self, mss: usize) {
-        delegate!(self, cc => cc.on_dup_ack_in_recovery(mss))
-    }
-    fn on_partial_ack(&mut self, acked: usize, mss: usize) {
-        delegate!(self, cc => cc.on_partial_ack(acked, mss))
-    }
-    fn on_exit_recovery(&mut self, flight_size: usize, mss: usize) {
-        delegate!(self, cc => cc.on_exit_recovery(flight_size, mss))
-    }
-    fn on_retransmit_timeout(&mut self, flight_size: usize, mss: usize, first: bool) {
-        delegate!(self, cc => cc.on_retransmit_timeout(flight_size, mss, first))
-    }
-    fn on_idle_restart(&mut self, mss: usize) {
-        delegate!(self, cc => cc.on_idle_restart(mss))
-    }
-    fn on_spurious_recovery(&mut self) {
-        delegate!(self, cc => cc.on_spurious_recovery())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const MSS: usize = 1000;
-
-    #[test]
-    fn initial_window_per_rfc_6928() {
-        assert_eq!(initial_window(1460), 14600);
-        assert_eq!(initial_window(536), 5360);
-        assert_eq!(initial_window(9000), 18000);
-    }
 
     #[test]
     fn lost_syn_gives_one_segment() {
@@ -246,9 +145,9 @@ mod tests {
     fn slow_start_grows_per_ack_limited_to_two_segments() {
         let mut r = Reno::new();
         r.on_established(MSS, false);
-        r.on_ack(MSS, MSS);
+        r.on_ack(MSS, MSS, Instant::ZERO, None);
         assert_eq!(r.window(), 11 * MSS);
-        r.on_ack(5 * MSS, MSS);
+        r.on_ack(5 * MSS, MSS, Instant::ZERO, None);
         assert_eq!(r.window(), 13 * MSS);
     }
 
@@ -261,10 +160,10 @@ mod tests {
         assert_eq!(r.window(), 10 * MSS);
         assert_eq!(r.ssthresh(), 10 * MSS);
         for _ in 0..9 {
-            r.on_ack(MSS, MSS);
+            r.on_ack(MSS, MSS, Instant::ZERO, None);
         }
         assert_eq!(r.window(), 10 * MSS);
-        r.on_ack(MSS, MSS);
+        r.on_ack(MSS, MSS, Instant::ZERO, None);
         assert_eq!(r.window(), 11 * MSS);
     }
 
@@ -276,7 +175,7 @@ mod tests {
         assert_eq!(r.window(), MSS);
         assert_eq!(r.ssthresh(), 12 * MSS);
         for _ in 0..20 {
-            r.on_ack(2 * MSS, MSS);
+            r.on_ack(2 * MSS, MSS, Instant::ZERO, None);
         }
         assert!(r.window() >= 12 * MSS && r.window() < 16 * MSS);
     }
@@ -318,7 +217,7 @@ mod tests {
         let mut r = Reno::new();
         r.on_established(MSS, false);
         for _ in 0..20 {
-            r.on_ack(2 * MSS, MSS);
+            r.on_ack(2 * MSS, MSS, Instant::ZERO, None);
         }
         r.on_idle_restart(MSS);
         assert_eq!(r.window(), 10 * MSS);
