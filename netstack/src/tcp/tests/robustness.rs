@@ -518,3 +518,152 @@ fn established_released_data_rst_carries_timestamps() {
     send!(s, time 30, TcpRepr { timestamp: ts(130, off + 20), ..data(0, b"late") }
         => Some(TcpRepr { timestamp: ts(off + 30, 130), ..our_rst(LOCAL_SEQ + 2, 0) }));
 }
+
+// ===== arbitrary input with every robustness knob on =====
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Event {
+        /// A segment from the peer near RCV.NXT / SND.UNA.
+        Segment {
+            seq: i32,
+            ack: Option<i32>,
+            control: u8,
+            window: u16,
+            len: usize,
+            tsval: Option<u32>,
+        },
+        Send(usize),
+        Recv(usize),
+        Close,
+        Release,
+        Keepalive(bool),
+        PathMtu(usize),
+        SoftError,
+        Wait(u64),
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        let segment = (
+            -3000..3000i32,
+            proptest::option::weighted(0.9, -3000..3000i32),
+            0u8..5,
+            prop_oneof![Just(0u16), any::<u16>()],
+            prop_oneof![Just(0usize), 1..100usize, 1000..3000usize],
+            proptest::option::of(0u32..1000),
+        )
+            .prop_map(|(seq, ack, control, window, len, tsval)| Event::Segment {
+                seq,
+                ack,
+                control,
+                window,
+                len,
+                tsval,
+            });
+        prop_oneof![
+            6 => segment,
+            2 => (0usize..20_000).prop_map(Event::Send),
+            2 => (0usize..20_000).prop_map(Event::Recv),
+            1 => Just(Event::Close),
+            1 => Just(Event::Release),
+            1 => any::<bool>().prop_map(Event::Keepalive),
+            1 => (0usize..2000).prop_map(Event::PathMtu),
+            1 => Just(Event::SoftError),
+            4 => prop_oneof![0u64..500, 0u64..30_000].prop_map(Event::Wait),
+        ]
+    }
+
+    fn start(kind: u8) -> TcpSocket {
+        let config = TcpConfig {
+            challenge_ack_limit: 2,
+            orphan_retries: 2,
+            retries2: 4,
+            rfc1337: kind % 2 == 0,
+            ..keepalive_config()
+        };
+        match kind {
+            0 | 1 => socket_established_with(&config),
+            2 => {
+                let mut s = socket_close_wait();
+                s.config = config;
+                s
+            }
+            3 => {
+                let mut s = socket_time_wait();
+                s.config = config;
+                s
+            }
+            _ => {
+                let (mut s, _) = socket_established_ts();
+                s.config = TcpConfig {
+                    timestamps: true,
+                    ..config
+                };
+                s
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn robustness_knobs_keep_the_poll_at_contract(kind in 0u8..5, events in proptest::collection::vec(event(), 1..60)) {
+            static PAYLOAD: [u8; 3000] = [0xa5; 3000];
+            let mut s = start(kind);
+            let mut now = 100u64;
+            for event in events {
+                match event {
+                    Event::Segment { seq, ack, control, window, len, tsval } => {
+                        let control = match control {
+                            0 => TcpControl::None,
+                            1 => TcpControl::Syn,
+                            2 => TcpControl::Fin,
+                            3 => TcpControl::Rst,
+                            _ => TcpControl::Psh,
+                        };
+                        let seg = TcpRepr {
+                            control,
+                            seq_number: TcpSeqNumber(s.rcv_nxt.0.wrapping_add(seq)),
+                            ack_number: ack.map(|a| TcpSeqNumber(s.snd_una.0.wrapping_add(a))),
+                            window_len: window,
+                            timestamp: tsval.map(|v| TcpTimestampRepr::new(v, 0)),
+                            payload: &PAYLOAD[..len],
+                            ..SEND_TEMPL
+                        };
+                        let _ = s.process(at(now), &seg);
+                    }
+                    Event::Send(n) => {
+                        let _ = s.send_slice(&PAYLOAD[..n.min(PAYLOAD.len())]);
+                    }
+                    Event::Recv(n) => {
+                        let mut buf = vec![0; n];
+                        let _ = s.recv_slice(&mut buf);
+                    }
+                    Event::Close => s.close(),
+                    Event::Release => s.release(),
+                    Event::Keepalive(on) => s.set_keepalive(on),
+                    Event::PathMtu(mtu) => s.handle_path_mtu(at(now), mtu),
+                    Event::SoftError => s.handle_icmp_soft_error(),
+                    Event::Wait(ms) => {
+                        now += ms;
+                        if let Some(t) = s.poll_at() {
+                            now = now.min(t.total_millis().max(now - ms));
+                        }
+                    }
+                }
+                // dispatch_all checks that poll_at is in the future after.
+                let out = dispatch_all(&mut s, at(now));
+                for seg in &out {
+                    let options = if seg.timestamp.is_some() { 12 } else { 0 };
+                    prop_assert!(seg.payload.len() + options <= s.snd_mss);
+                }
+                prop_assert!(s.snd_una <= s.snd_nxt && s.snd_nxt <= s.snd_max);
+                prop_assert!(s.snd_mss >= 88);
+            }
+        }
+    }
+}
