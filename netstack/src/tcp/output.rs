@@ -441,7 +441,10 @@ impl TcpSocket {
             }
             State::SynReceived | State::FinWait2 | State::TimeWait => {}
         }
-        if self.keepalive_pending && self.snd_max == self.snd_una {
+        if self.keepalive_pending
+            && self.snd_max == self.snd_una
+            && matches!(self.state, State::Established | State::CloseWait)
+        {
             // RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><ACK=RCV.NXT>, no data (as
             // Linux's `tcp_xmit_probe_skb`): an old sequence number the peer
             // must answer with an ACK. It carries our ACK too.

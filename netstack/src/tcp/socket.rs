@@ -35,7 +35,8 @@ pub(super) const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 pub enum TcpError {
     /// The peer reset the connection.
     Reset,
-    /// Retransmissions or window probes went unanswered; we sent a RST.
+    /// Retransmissions, window probes or keepalive probes went unanswered;
+    /// we sent a RST (none for an unanswered SYN or SYN-ACK).
     TimedOut,
     /// The peer refused our SYN with a RST.
     Refused,
@@ -771,8 +772,10 @@ impl TcpSocket {
     }
 
     /// The application has let go. The socket finishes closing on its own:
-    /// our FIN is queued if it was not, FIN-WAIT-2 times out after
-    /// `fin_timeout`, and the owner frees it once `state()` is `Closed` and
+    /// our FIN is queued if it was not, its retransmissions (and window
+    /// probes) give up after `orphan_retries` instead of `retries2` (Linux
+    /// `tcp_orphan_retries`), FIN-WAIT-2 times out after `fin_timeout`, and
+    /// the owner frees it once `state()` is `Closed` and
     /// `poll_at()` is `None`. Unread data, or data arriving later, resets the
     /// connection (RFC 1122 §4.2.2.13).
     pub fn release(&mut self) {
