@@ -84,8 +84,9 @@ impl TcpSocket {
     /// randomized budget since CVE-2016-5696 turned the shared counter into
     /// a side channel); ours is per connection, so one connection's
     /// challenges reveal nothing about another's and an attacker flooding
-    /// one connection cannot silence the others' challenges. The window is
-    /// a fixed second from its first use, as Linux's.
+    /// one connection cannot silence the others' challenges. Counting is in
+    /// windows of one second, a new one starting with the first challenge
+    /// after the last window ended (Linux counts per second of its clock).
     fn challenge_ack(&mut self, now: Instant) {
         let limit = self.config.challenge_ack_limit;
         if limit != 0 {
