@@ -14,7 +14,7 @@ use super::congestion::CongestionControl;
 use super::socket::{Timer, PAWS_IDLE};
 use super::{State, TcpError, TcpSocket};
 use crate::time::{Duration, Instant};
-use crate::wire::{TcpControl, TcpRepr, TcpSeqNumber};
+use crate::wire::{TcpControl, TcpRepr, TcpSeqNumber, TcpTimestampRepr};
 
 /// Signed distance from `b` to `a` in sequence space.
 fn seq_diff(a: TcpSeqNumber, b: TcpSeqNumber) -> i64 {
@@ -52,23 +52,57 @@ impl TcpSocket {
             // RST is the reply, so it goes out even if the owner frees the
             // closed socket right away.
             self.rst_pending = false;
-            return Some(self.rst_segment());
+            return Some(self.rst_segment(now));
         }
         self.arm_timers(now);
         reply
     }
 
     /// Our RST aborting the connection (RFC 9293 §3.10.5): the highest
-    /// sequence number sent, with an ACK as Linux sends it.
-    pub(super) fn rst_segment(&self) -> TcpRepr<'static> {
+    /// sequence number sent, with an ACK as Linux sends it. With timestamps
+    /// negotiated it carries them too (RFC 7323 §3.2: on every segment once
+    /// agreed; Linux's `tcp_send_active_reset` does the same), so a peer
+    /// doing PAWS on RSTs does not drop it.
+    pub(super) fn rst_segment(&self, now: Instant) -> TcpRepr<'static> {
         TcpRepr {
             src_port: self.tuple.local.port,
             dst_port: self.tuple.remote.port,
             control: TcpControl::Rst,
             seq_number: self.snd_max,
             ack_number: Some(self.rcv_nxt),
+            timestamp: self
+                .timestamps
+                .map(|ts| TcpTimestampRepr::new(self.tsval(now, ts.offset), ts.recent)),
             ..TcpRepr::default()
         }
+    }
+
+    /// Send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), at most
+    /// `challenge_ack_limit` per second (RFC 5961 §7; 0: no limit).
+    ///
+    /// Linux counts against one limit per network namespace (1000/s, with a
+    /// randomized budget since CVE-2016-5696 turned the shared counter into
+    /// a side channel); ours is per connection, so one connection's
+    /// challenges reveal nothing about another's and an attacker flooding
+    /// one connection cannot silence the others' challenges. Counting is in
+    /// windows of one second, a new one starting with the first challenge
+    /// after the last window ended (Linux counts per second of its clock).
+    fn challenge_ack(&mut self, now: Instant) {
+        let limit = self.config.challenge_ack_limit;
+        if limit != 0 {
+            if now - self.challenge_start >= Duration::from_secs(1) {
+                self.challenge_start = now;
+                self.challenge_count = 0;
+            }
+            if self.challenge_count >= limit {
+                trace!(local = %self.tuple.local, remote = %self.tuple.remote, limit, "challenge ACK rate-limited");
+                self.counters.challenge_acks_limited += 1;
+                return;
+            }
+            self.challenge_count += 1;
+        }
+        self.counters.challenge_acks += 1;
+        self.ack_now = true;
     }
 
     /// A RST answering `seg` (RFC 9293 §3.10.7.1), or `None` if it is one.
@@ -125,6 +159,7 @@ impl TcpSocket {
                 self.snd_una = ack;
                 self.snd_wl2 = ack;
                 self.sample_rtt(seg, ack, now);
+                self.heard_from_peer(now);
                 self.on_established();
                 // RFC 9293 §3.10.7.3: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
                 self.ack_now = true;
@@ -170,6 +205,7 @@ impl TcpSocket {
                 && now - ts.recent_at < PAWS_IDLE
             {
                 trace!(local = %self.tuple.local, remote = %self.tuple.remote, tsval = seg_ts.tsval, recent = ts.recent, "PAWS: old timestamp; ACK and drop");
+                self.counters.paws_estab += 1;
                 self.ack_now = true;
                 return None;
             }
@@ -221,7 +257,7 @@ impl TcpSocket {
                 self.process_rst();
             } else {
                 trace!(local = %self.tuple.local, remote = %self.tuple.remote, "RST in window; challenge ACK");
-                self.ack_now = true;
+                self.challenge_ack(now);
             }
             return None;
         }
@@ -229,7 +265,7 @@ impl TcpSocket {
         // Fourth: SYN (RFC 5961 §4.2): challenge ACK, drop.
         if control == TcpControl::Syn {
             trace!(local = %self.tuple.local, remote = %self.tuple.remote, "SYN in synchronized state; challenge ACK");
-            self.ack_now = true;
+            self.challenge_ack(now);
             return None;
         }
 
@@ -262,15 +298,20 @@ impl TcpSocket {
         if ack > self.snd_max {
             // RFC 9293 §3.10.7.4: ACK of something not yet sent; ACK, drop.
             trace!(local = %self.tuple.local, remote = %self.tuple.remote, ack = ack.to_u32(), "ACK of unsent data; ACK and drop");
+            self.counters.ack_unsent += 1;
             self.ack_now = true;
             return None;
         }
         if seq_diff(self.snd_una, ack) > self.max_snd_wnd as i64 {
             // RFC 5961 §5.2: too old an ACK; challenge ACK, drop.
             trace!(local = %self.tuple.local, remote = %self.tuple.remote, ack = ack.to_u32(), "ACK too old; challenge ACK");
-            self.ack_now = true;
+            self.challenge_ack(now);
             return None;
         }
+        // The peer is alive: keepalive starts over (RFC 1122 §4.2.3.6). As
+        // Linux (`rcv_tstamp`, set in `tcp_ack`), only a segment with an
+        // acceptable ACK counts: a blind in-window RST or SYN does not.
+        self.heard_from_peer(now);
         self.process_ack(now, seg, seq, ack, control);
         if self.state == State::Closed {
             return None;
@@ -307,6 +348,20 @@ impl TcpSocket {
         }
     }
 
+    /// An acceptable segment arrived: the peer is alive. Keepalive starts
+    /// over (its timer re-armed by `arm_timers` from `last_recv`), and a
+    /// recorded ICMP soft error is stale (Linux clears `sk_err_soft` on an
+    /// ACK).
+    fn heard_from_peer(&mut self, now: Instant) {
+        self.last_recv = now;
+        self.keepalive_sent = 0;
+        self.keepalive_pending = false;
+        self.soft_error = false;
+        if matches!(self.timer, Timer::Keepalive { .. }) {
+            self.timer = Timer::Idle;
+        }
+    }
+
     /// An acceptable RST with SEQ = RCV.NXT (RFC 9293 §3.10.7.4, second).
     fn process_rst(&mut self) {
         debug!(local = %self.tuple.local, remote = %self.tuple.remote, state = %self.state, "connection reset by peer");
@@ -317,8 +372,10 @@ impl TcpSocket {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => self.error = Some(TcpError::Reset),
-            // RFC 1337 §3: a RST does not end TIME-WAIT (TIME-WAIT assassination).
-            State::TimeWait => return,
+            // RFC 1337 §3: a RST does not end TIME-WAIT (TIME-WAIT
+            // assassination). With `rfc1337` off it does, as in Linux's
+            // default (`tcp_rfc1337 = 0`, `tcp_timewait_state_process`).
+            State::TimeWait if self.config.rfc1337 => return,
             _ => {}
         }
         self.rst_pending = false;
@@ -544,6 +601,7 @@ impl TcpSocket {
             // RFC 1122 §4.2.2.13: data after the application closed is lost;
             // say so with a RST.
             debug!(local = %self.tuple.local, remote = %self.tuple.remote, "data for a released socket; reset");
+            self.counters.abort_on_data += 1;
             self.abort();
             return false;
         }

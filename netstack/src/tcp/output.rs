@@ -25,6 +25,9 @@ enum Kind {
     Data,
     /// A bare ACK (or window update).
     Ack,
+    /// A keepalive probe: an ACK with SEQ = SND.NXT - 1 (RFC 1122
+    /// §4.2.3.6), which the peer must answer.
+    Keepalive,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -79,15 +82,23 @@ impl TcpSocket {
             emit(&repr)?;
             plan
         };
+        // Linux's DelayedACKs: a pure ACK sent because the delayed-ACK timer
+        // expired (not one owed at once, nor one riding on data).
+        let delayed_ack = plan.kind == Kind::Ack
+            && !self.ack_now
+            && self.ack_deadline.is_some_and(|at| at <= now);
         self.after_emit(plan, now);
+        if delayed_ack {
+            self.counters.delayed_acks += 1;
+        }
         Ok(true)
     }
 
     /// When `dispatch` must next be called: `None` when nothing is pending;
     /// a time at or before now (`Instant::ZERO`) when a segment is ready.
     /// Covers data, ACKs and FIN ready to send, the delayed-ACK deadline,
-    /// retransmission, persist, TIME-WAIT and FIN-WAIT-2 timers, and a
-    /// final RST after `Closed`.
+    /// retransmission, persist, keepalive, TIME-WAIT and FIN-WAIT-2 timers,
+    /// and a final RST after `Closed`.
     pub fn poll_at(&self) -> Option<Instant> {
         if self.rst_pending {
             return Some(Instant::ZERO);
@@ -122,21 +133,42 @@ impl TcpSocket {
             | State::LastAck => {
                 // RFC 9293 §3.8.6.1: probe a zero window while data waits.
                 let persist = self.snd_wnd == 0 && !self.tx.is_empty();
+                let outstanding = self.snd_max > self.snd_una;
+                // RFC 1122 §4.2.3.6: keepalive only on an idle connection
+                // (as Linux: in ESTABLISHED and CLOSE-WAIT, where our side
+                // may still have something to say).
+                let keepalive = self.config.keepalive
+                    && !persist
+                    && !outstanding
+                    && matches!(self.state, State::Established | State::CloseWait);
+                let idle = if keepalive {
+                    Timer::Keepalive {
+                        expires_at: self.keepalive_deadline(now),
+                    }
+                } else {
+                    Timer::Idle
+                };
                 match self.timer {
-                    Timer::Persist { .. } if !persist => Some(if self.snd_max > self.snd_una {
+                    Timer::Persist { .. } if !persist => Some(if outstanding {
                         Timer::Retransmit {
                             expires_at: now + self.rtt.rto(),
                         }
                     } else {
-                        Timer::Idle
+                        idle
                     }),
-                    Timer::Idle | Timer::Retransmit { .. } if persist => Some(Timer::Persist {
-                        expires_at: now + self.rtt.backed_off(self.persist_backoff),
-                    }),
+                    Timer::Idle | Timer::Retransmit { .. } | Timer::Keepalive { .. } if persist => {
+                        Some(Timer::Persist {
+                            expires_at: now + self.rtt.backed_off(self.persist_backoff),
+                        })
+                    }
                     // RFC 6298 §5.1: anything outstanding runs the timer.
-                    Timer::Idle if self.snd_max > self.snd_una => Some(Timer::Retransmit {
-                        expires_at: now + self.rtt.rto(),
-                    }),
+                    Timer::Idle | Timer::Keepalive { .. } if outstanding => {
+                        Some(Timer::Retransmit {
+                            expires_at: now + self.rtt.rto(),
+                        })
+                    }
+                    Timer::Idle if keepalive => Some(idle),
+                    Timer::Keepalive { .. } if !keepalive => Some(Timer::Idle),
                     _ => None,
                 }
             }
@@ -164,14 +196,50 @@ impl TcpSocket {
     }
 
     fn handle_timers(&mut self, now: Instant) {
+        let open = self.state != State::Closed;
         match self.timer {
             Timer::Retransmit { expires_at } if now >= expires_at => {
                 self.on_retransmit_timeout(now)
             }
             Timer::Persist { expires_at } if now >= expires_at => self.on_persist_timeout(now),
             Timer::Close { expires_at } if now >= expires_at => self.on_close_timeout(),
+            Timer::Keepalive { expires_at } if now >= expires_at => self.on_keepalive_timeout(now),
             _ => {}
         }
+        if self.state == State::Closed && self.error == Some(TcpError::TimedOut) && open {
+            // TCPAbortOnTimeout: retransmissions (SYN, data, FIN), window
+            // probes or keepalive probes went unanswered.
+            debug!(local = %self.tuple.local, remote = %self.tuple.remote, soft_error = self.soft_error, "connection timed out");
+            self.counters.abort_on_timeout += 1;
+        }
+    }
+
+    /// When the keepalive timer expires if armed now: `keepalive_time`
+    /// after the peer was last heard from, or `keepalive_intvl` after now
+    /// while probes are unanswered (Linux `tcp_keepalive_timer`).
+    fn keepalive_deadline(&self, now: Instant) -> Instant {
+        if self.keepalive_sent == 0 {
+            self.last_recv + self.config.keepalive_time
+        } else {
+            now + self.config.keepalive_intvl
+        }
+    }
+
+    /// RFC 1122 §4.2.3.6: the connection was idle for `keepalive_time`, or
+    /// the last probe went unanswered for `keepalive_intvl`. Send a probe,
+    /// or after `keepalive_probes` unanswered ones abort with a RST (as
+    /// Linux: `tcp_keepalive_timer` sends `tcp_send_active_reset`).
+    fn on_keepalive_timeout(&mut self, now: Instant) {
+        if self.keepalive_sent >= self.config.keepalive_probes {
+            debug!(local = %self.tuple.local, remote = %self.tuple.remote, probes = self.keepalive_sent, "keepalive probes unanswered; giving up");
+            self.abort_with(Some(TcpError::TimedOut));
+            return;
+        }
+        self.keepalive_sent += 1;
+        self.keepalive_pending = true;
+        self.timer = Timer::Keepalive {
+            expires_at: now + self.config.keepalive_intvl,
+        };
     }
 
     /// RFC 6298 §5.4-5.7: retransmit the earliest unacknowledged segment
@@ -185,6 +253,8 @@ impl TcpSocket {
         let limit = match self.state {
             State::SynSent => self.config.syn_retries,
             State::SynReceived => self.config.synack_retries,
+            // Nobody waits for an orphan: Linux `tcp_orphan_retries`.
+            _ if self.released => self.config.orphan_retries,
             _ => self.config.retries2,
         };
         if self.retransmits >= limit {
@@ -240,14 +310,22 @@ impl TcpSocket {
 
     /// The persist timer fired: send a one-byte probe and back off. The
     /// connection stays open as long as probes are answered (RFC 1122
-    /// §4.2.2.17); `retries2` unanswered probes abort it.
+    /// §4.2.2.17); `retries2` unanswered probes abort it (`orphan_retries`
+    /// once released, as Linux's `tcp_probe_timer`).
     fn on_persist_timeout(&mut self, now: Instant) {
-        if self.probes >= self.config.retries2 {
+        let limit = if self.released {
+            self.config.orphan_retries
+        } else {
+            self.config.retries2
+        };
+        if self.probes >= limit {
             debug!(local = %self.tuple.local, remote = %self.tuple.remote, probes = self.probes, "window probes unanswered; giving up");
             self.abort_with(Some(TcpError::TimedOut));
             return;
         }
         self.probes += 1;
+        // TCPWinProbe; counted here, the probe goes out on this dispatch.
+        self.counters.window_probes += 1;
         self.persist_backoff = (self.persist_backoff + 1).min(16);
         // Bytes past a zero window were not accepted: probe from SND.UNA.
         self.snd_nxt = self.snd_una;
@@ -362,6 +440,15 @@ impl TcpSocket {
                 }
             }
             State::SynReceived | State::FinWait2 | State::TimeWait => {}
+        }
+        if self.keepalive_pending
+            && self.snd_max == self.snd_una
+            && matches!(self.state, State::Established | State::CloseWait)
+        {
+            // RFC 1122 §4.2.3.6: <SEQ=SND.NXT-1><ACK=RCV.NXT>, no data (as
+            // Linux's `tcp_xmit_probe_skb`): an old sequence number the peer
+            // must answer with an ACK. It carries our ACK too.
+            return Some(Plan::control(Kind::Keepalive, self.snd_max - 1));
         }
         if ack_due || self.ack_now || self.window_update_due() {
             // RFC 9293 §3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where
@@ -504,7 +591,7 @@ impl TcpSocket {
                 .map(|ts| TcpTimestampRepr::new(self.tsval(now, ts.offset), recent))
         };
         match plan.kind {
-            Kind::Rst => return (self.rst_segment(), plan),
+            Kind::Rst => return (self.rst_segment(now), plan),
             Kind::Syn => {
                 repr.control = TcpControl::Syn;
                 // NOTE(cast): syn_window() is at most u16::MAX.
@@ -533,7 +620,7 @@ impl TcpSocket {
                     repr.control = TcpControl::Fin;
                 }
             }
-            Kind::Ack => {}
+            Kind::Ack | Kind::Keepalive => {}
         }
         let window = self.window_to_advertise() >> self.rcv_wscale;
         // NOTE(cast): window_to_advertise() is at most u16::MAX << rcv_wscale.
@@ -608,6 +695,11 @@ impl TcpSocket {
                 if plan.len > 0 {
                     self.last_send = now;
                 }
+            }
+            Kind::Keepalive => {
+                // Not counted as sent: SND.NXT and SND.MAX stay.
+                self.keepalive_pending = false;
+                self.counters.keepalive_probes += 1;
             }
             Kind::Ack => {}
         }

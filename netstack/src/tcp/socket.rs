@@ -35,7 +35,8 @@ pub(super) const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 pub enum TcpError {
     /// The peer reset the connection.
     Reset,
-    /// Retransmissions or window probes went unanswered; we sent a RST.
+    /// Retransmissions, window probes or keepalive probes went unanswered;
+    /// we sent a RST (none for an unanswered SYN or SYN-ACK).
     TimedOut,
     /// The peer refused our SYN with a RST.
     Refused,
@@ -108,6 +109,13 @@ pub(super) enum Timer {
     Close {
         expires_at: Instant,
     },
+    /// Keepalive (RFC 1122 §4.2.3.6): the connection is idle (ESTABLISHED or
+    /// CLOSE-WAIT, nothing unacknowledged, no zero window) and `keepalive`
+    /// is on. Expires `keepalive_time` after the last segment received, then
+    /// every `keepalive_intvl` while probes go unanswered.
+    Keepalive {
+        expires_at: Instant,
+    },
 }
 
 impl Timer {
@@ -116,7 +124,8 @@ impl Timer {
             Timer::Idle => None,
             Timer::Retransmit { expires_at }
             | Timer::Persist { expires_at }
-            | Timer::Close { expires_at } => Some(expires_at),
+            | Timer::Close { expires_at }
+            | Timer::Keepalive { expires_at } => Some(expires_at),
         }
     }
 }
@@ -242,6 +251,20 @@ pub struct TcpSocket {
     pub(super) syn_retransmitted: bool,
     /// When we last sent a segment with data (idle restart, RFC 5681 §4.1).
     pub(super) last_send: Instant,
+    /// When the last acceptable segment arrived (keepalive idle time, as
+    /// Linux's `rcv_tstamp`).
+    pub(super) last_recv: Instant,
+    /// Keepalive probes sent since the peer was last heard from.
+    pub(super) keepalive_sent: u32,
+    /// The keepalive timer fired: send a probe on the next dispatch.
+    pub(super) keepalive_pending: bool,
+    /// Start of the current one-second challenge-ACK window (RFC 5961 §7).
+    pub(super) challenge_start: Instant,
+    /// Challenge ACKs sent in the current window.
+    pub(super) challenge_count: u32,
+    /// An ICMP soft error arrived since the peer was last heard from (Linux
+    /// `sk_err_soft`); diagnostics only, it never aborts.
+    pub(super) soft_error: bool,
 
     // Congestion control and loss recovery.
     pub(super) cc: Congestion,
@@ -341,6 +364,12 @@ impl TcpSocket {
             recovery_entered: false,
             syn_retransmitted: false,
             last_send: now,
+            last_recv: now,
+            keepalive_sent: 0,
+            keepalive_pending: false,
+            challenge_start: now,
+            challenge_count: 0,
+            soft_error: false,
             cc: Congestion::new(config.congestion),
             dup_acks: 0,
             recovery: None,
@@ -743,8 +772,10 @@ impl TcpSocket {
     }
 
     /// The application has let go. The socket finishes closing on its own:
-    /// our FIN is queued if it was not, FIN-WAIT-2 times out after
-    /// `fin_timeout`, and the owner frees it once `state()` is `Closed` and
+    /// our FIN is queued if it was not, its retransmissions (and window
+    /// probes) give up after `orphan_retries` instead of `retries2` (Linux
+    /// `tcp_orphan_retries`), FIN-WAIT-2 times out after `fin_timeout`, and
+    /// the owner frees it once `state()` is `Closed` and
     /// `poll_at()` is `None`. Unread data, or data arriving later, resets the
     /// connection (RFC 1122 §4.2.2.13).
     pub fn release(&mut self) {
@@ -778,6 +809,87 @@ impl TcpSocket {
     /// Turn Nagle's algorithm off (`true`) or on.
     pub fn set_nodelay(&mut self, nodelay: bool) {
         self.config.nodelay = nodelay;
+    }
+
+    /// Turn keepalive probes (`SO_KEEPALIVE`, RFC 1122 §4.2.3.6) on or off.
+    /// With keepalive on, an idle connection is probed after
+    /// `keepalive_time` without a segment from the peer, then every
+    /// `keepalive_intvl`; `keepalive_probes` unanswered probes abort it with
+    /// [`TcpError::TimedOut`].
+    pub fn set_keepalive(&mut self, on: bool) {
+        self.config.keepalive = on;
+    }
+
+    /// Whether `seq` lies in what we have sent and the peer has not yet
+    /// acknowledged (SND.UNA <= seq < SND.MAX). The interface checks the
+    /// sequence number quoted in an ICMP error with this before calling
+    /// [`handle_path_mtu`](TcpSocket::handle_path_mtu) or
+    /// [`handle_icmp_soft_error`](TcpSocket::handle_icmp_soft_error)
+    /// (RFC 5927 §4.1: an ICMP error about data not in flight is forged or
+    /// stale).
+    pub fn seq_in_flight(&self, seq: TcpSeqNumber) -> bool {
+        self.snd_una <= seq && seq < self.snd_max
+    }
+
+    /// The path MTU dropped to `mtu` bytes (an ICMP "fragmentation needed"
+    /// or ICMPv6 "packet too big", RFC 1191 §6.3 / RFC 8201 §5.2, already
+    /// validated by the caller). Lowers the send MSS to `mtu - 40` and, if
+    /// data is in flight, sends it again at once in segments of the new
+    /// size: the old ones were dropped on the path.
+    ///
+    /// As Linux's `tcp_simple_retransmit`, this goes back to SND.UNA
+    /// without a congestion response (no data was lost to congestion; the
+    /// segments were too big) and without an RTT sample from the resent
+    /// data (Karn). Only a decrease is taken: an increase waits for the
+    /// caller's PMTU aging (RFC 1191 §6.3), which reopens a path by other
+    /// means. The MSS never drops below 88 bytes (Linux's `TCP_MIN_MSS`, the
+    /// floor we already apply to the peer's MSS option): 40 bytes of options
+    /// and 48 of data (Linux's `tcp_min_snd_mss`), so a forged ICMP cannot
+    /// shrink segments to a few bytes each (RFC 5927 §7.2, CVE-2019-11479).
+    pub fn handle_path_mtu(&mut self, now: Instant, mtu: usize) {
+        // IPv4 (20) and TCP (20) headers without options.
+        let mss = mtu.saturating_sub(40).max(MIN_MSS);
+        if mss >= self.snd_mss
+            || matches!(self.state, State::Closed | State::Listen | State::TimeWait)
+        {
+            return;
+        }
+        debug!(
+            local = %self.tuple.local,
+            remote = %self.tuple.remote,
+            mtu,
+            old_mss = self.snd_mss,
+            new_mss = mss,
+            "path MTU lowered"
+        );
+        self.snd_mss = mss;
+        if !self.syn_unacked() && self.snd_max > self.snd_una {
+            // Linux `tcp_simple_retransmit`: resend from SND.UNA, keep cwnd;
+            // the resent data gets a full RTO (RFC 6298 §5.3).
+            self.snd_nxt = self.snd_una;
+            self.rtt.discard_timing();
+            if matches!(self.timer, Timer::Retransmit { .. }) {
+                self.timer = Timer::Retransmit {
+                    expires_at: now + self.rtt.rto(),
+                };
+            }
+        }
+    }
+
+    /// An ICMP soft error (destination unreachable codes 0, 1 and 5, time
+    /// exceeded, parameter problem) arrived for data in flight. Recorded for
+    /// diagnostics ([`soft_error`](TcpSocket::soft_error)); the connection is
+    /// never aborted for it (RFC 9293 §3.9.2.2 MUST-56, RFC 1122 §4.2.3.9):
+    /// it retransmits and times out as usual.
+    pub fn handle_icmp_soft_error(&mut self) {
+        debug!(local = %self.tuple.local, remote = %self.tuple.remote, state = %self.state, "ICMP soft error");
+        self.soft_error = true;
+    }
+
+    /// Whether an ICMP soft error arrived since the peer was last heard
+    /// from (Linux's `sk_err_soft`, cleared the same way).
+    pub fn soft_error(&self) -> bool {
+        self.soft_error
     }
 
     /// The current retransmission timeout (for statistics and tests).
