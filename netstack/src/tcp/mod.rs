@@ -32,6 +32,7 @@ mod config;
 mod congestion;
 mod input;
 mod output;
+mod recovery;
 mod rtt;
 mod socket;
 mod state;
