@@ -277,8 +277,8 @@ fn matrix_bound(loss: f64) -> Duration {
     Duration::from_secs(match loss {
         l if l < 0.005 => 5,
         l if l < 0.02 => 10,
-        l if l < 0.1 => 30,
-        _ => 3000,
+        l if l < 0.1 => 15,
+        _ => 1200,
     })
 }
 

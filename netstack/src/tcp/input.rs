@@ -524,6 +524,11 @@ impl TcpSocket {
         if !self.sack_ok {
             return;
         }
+        let blocks = seg.sack_ranges.iter().flatten();
+        self.detect_reordering(
+            ack,
+            blocks.map(|&(l, r)| (TcpSeqNumber::from_u32(l), TcpSeqNumber::from_u32(r))),
+        );
         if ack > self.snd_una {
             self.sacked.advance(ack - self.snd_una);
             if self

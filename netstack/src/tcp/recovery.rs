@@ -69,7 +69,12 @@ impl TcpSocket {
     /// Offset from SND.UNA below which every unSACKed byte is lost: RFC
     /// 6675 §4 IsLost (DupThresh SACKed ranges, or more than
     /// (DupThresh - 1) * SMSS SACKed bytes, above it), or RACK's mark.
+    /// Once reordering was seen only RACK's mark counts (RFC 8985 §6.2).
     pub(super) fn lost_edge(&self) -> usize {
+        let mark = self.offset_of(self.lost_mark).min(self.highest_sacked());
+        if self.reordering_seen {
+            return mark;
+        }
         let mss = self.max_payload_base();
         let total = self.sacked.len_below(usize::MAX);
         let count = self.sacked.range_count();
@@ -83,7 +88,6 @@ impl TcpSocket {
             }
             below += end - start;
         }
-        let mark = self.offset_of(self.lost_mark).min(self.highest_sacked());
         edge.max(mark)
     }
 
@@ -170,7 +174,8 @@ impl TcpSocket {
         {
             return;
         }
-        if self.dup_acks as usize >= DUP_THRESH || self.lost_edge() > 0 {
+        let dup_thresh = !self.reordering_seen && self.dup_acks as usize >= DUP_THRESH;
+        if dup_thresh || self.lost_edge() > 0 {
             self.enter_sack_recovery();
         }
     }
@@ -339,6 +344,46 @@ impl TcpSocket {
             let (l2, r2) = (TcpSeqNumber::from_u32(l2), TcpSeqNumber::from_u32(r2));
             l2 <= left && right <= r2
         })
+    }
+
+    /// RFC 8985 §6.2 step 3, before the scoreboard takes an ACK of `ack`
+    /// with SACK `blocks`: if bytes never retransmitted are newly delivered
+    /// below the highest SACKed byte, they arrived out of order.
+    pub(super) fn detect_reordering(
+        &mut self,
+        ack: TcpSeqNumber,
+        blocks: impl Iterator<Item = (TcpSeqNumber, TcpSeqNumber)>,
+    ) {
+        let fack = self.highest_sacked();
+        if self.reordering_seen || fack == 0 {
+            return;
+        }
+        // Bytes from here up may have been sent only once.
+        let original_from = if self.recovery.is_some() {
+            self.offset_of(self.high_rxt)
+        } else if self.recover.is_some() || self.tlp_end.is_some() {
+            // After a timeout or probe anything may have gone twice.
+            return;
+        } else {
+            0
+        };
+        let holes_in = |lo: usize, hi: usize| {
+            let hi = hi.min(fack);
+            lo < hi && self.sacked.len_below(hi) - self.sacked.len_below(lo) < hi - lo
+        };
+        let mut seen = holes_in(original_from, self.offset_of(ack));
+        for (left, right) in blocks {
+            if left > self.snd_una && left < right {
+                seen |= holes_in(
+                    self.offset_of(left).max(original_from),
+                    self.offset_of(right),
+                );
+            }
+        }
+        if seen {
+            debug!(local = %self.tuple.local, remote = %self.tuple.remote, "reordering seen; loss by time only");
+            self.reordering_seen = true;
+        }
     }
 
     /// A D-SACK arrived: the peer saw data twice, so a retransmission was

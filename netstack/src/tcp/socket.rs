@@ -279,6 +279,10 @@ pub struct TcpSocket {
     pub(super) tlp_end: Option<TcpSeqNumber>,
     /// The probe timer fired: the next dispatch sends a probe.
     pub(super) tlp_pending: bool,
+    /// RACK (RFC 8985 §6.2 step 3): an original transmission arrived after
+    /// data sent later. From then on only time marks losses (DupThresh
+    /// counting would take reordering for loss).
+    pub(super) reordering_seen: bool,
     /// A duplicate segment arrived: its range goes first in our next ACK
     /// as a D-SACK block (RFC 2883 §4), once.
     pub(super) dsack: Option<(TcpSeqNumber, TcpSeqNumber)>,
@@ -381,6 +385,7 @@ impl TcpSocket {
             pto_at: None,
             tlp_end: None,
             tlp_pending: false,
+            reordering_seen: false,
             dsack: None,
             wakeup: false,
             error: None,
