@@ -1833,3 +1833,5 @@ fn established_sack_reneging_clears_scoreboard() {
     send!(s, time 20, peer_ack(2 * MSS));
     assert!(s.sacked.is_empty());
 }
+
+mod recovery;
