@@ -238,6 +238,11 @@ impl TcpSocket {
                 text_ok = seg.payload.is_empty();
             } else {
                 trace!(local = %self.tuple.local, remote = %self.tuple.remote, seq = seq.to_u32(), "unacceptable segment; ACK");
+                let end = seq + seg.payload.len();
+                if !seg.payload.is_empty() && end <= self.rcv_nxt {
+                    // RFC 2883 §4: an entirely duplicate segment.
+                    self.note_duplicate(seq, end);
+                }
                 self.ack_now = true;
                 return None;
             }
@@ -433,6 +438,7 @@ impl TcpSocket {
         // Any ACK answers our window probes (RFC 1122 §4.2.2.17).
         self.probes = 0;
         self.update_scoreboard(seg, ack);
+        let advanced = ack > self.snd_una;
 
         if ack > self.snd_una {
             let acked = ack - self.snd_una;
@@ -465,6 +471,7 @@ impl TcpSocket {
                         .is_some_and(|ts| ts.tsecr != 0 && (ts.tsecr.wrapping_sub(sent) as i32) < 0)
                 });
             if spurious {
+                self.counters.spurious_undo += 1;
                 self.cc.on_spurious_recovery();
                 self.recovery = None;
                 self.recover = None;
@@ -472,6 +479,9 @@ impl TcpSocket {
                 debug!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), "spurious fast retransmit; undone");
             }
             self.recovery_ts = None;
+            if self.tlp_end.is_some_and(|end| ack >= end) {
+                self.tlp_end = None;
+            }
             // Congestion control.
             match self.recovery {
                 Some(point) if ack >= point => {
@@ -480,6 +490,10 @@ impl TcpSocket {
                     self.recovery = None;
                     self.dup_acks = 0;
                     trace!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), "fast recovery done");
+                }
+                Some(_) if self.sack_ok => {
+                    // RFC 6675 §5 step (C): a partial ACK only updates the
+                    // scoreboard; NextSeg picks what goes next.
                 }
                 Some(_) => {
                     // RFC 6582 §3.2 step 4: partial ACK; retransmit the next
@@ -526,7 +540,10 @@ impl TcpSocket {
         {
             // RFC 5681 §2: a duplicate ACK.
             self.dup_acks += 1;
-            if self.recovery.is_some() {
+            if self.sack_ok {
+                // RFC 6675: no inflation; entry is decided by
+                // `on_sack_ack` (DupThresh or IsLost).
+            } else if self.recovery.is_some() {
                 self.cc.on_dup_ack_in_recovery(mss);
             } else if self.dup_acks == 3 && self.recover.is_none_or(|r| ack > r) {
                 // RFC 5681 §3.2 / RFC 6582 §3.2 step 2: fast retransmit.
@@ -537,6 +554,7 @@ impl TcpSocket {
                 self.recovery_entered = true;
                 self.recovery_ts = None;
                 self.rtt.discard_timing();
+                self.counters.reno_recovery += 1;
                 debug!(local = %self.tuple.local, remote = %self.tuple.remote, una = ack.to_u32(), cwnd = self.cc.window(), "fast retransmit");
             }
         }
@@ -552,15 +570,22 @@ impl TcpSocket {
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
         }
+        self.on_sack_ack(now, advanced);
     }
 
     /// Keep the SACK scoreboard (RFC 2018): drop what the cumulative ACK
-    /// covers, then add the blocks that lie between it and SND.MAX (others,
-    /// D-SACKs included, are ignored).
+    /// covers, then add the blocks that lie between it and SND.MAX. A
+    /// D-SACK (RFC 2883 §4) is counted and kept out; other blocks outside
+    /// that range are ignored.
     fn update_scoreboard(&mut self, seg: &TcpRepr<'_>, ack: TcpSeqNumber) {
         if !self.sack_ok {
             return;
         }
+        let blocks = seg.sack_ranges.iter().flatten();
+        self.detect_reordering(
+            ack,
+            blocks.map(|&(l, r)| (TcpSeqNumber::from_u32(l), TcpSeqNumber::from_u32(r))),
+        );
         if ack > self.snd_una {
             self.sacked.advance(ack - self.snd_una);
             if self
@@ -576,7 +601,11 @@ impl TcpSocket {
             }
         }
         let base = self.snd_una.max(ack);
-        for &(left, right) in seg.sack_ranges.iter().flatten() {
+        let skip = usize::from(self.is_dsack(&seg.sack_ranges, ack));
+        if skip > 0 {
+            self.on_dsack();
+        }
+        for &(left, right) in seg.sack_ranges.iter().skip(skip).flatten() {
             let (left, right) = (TcpSeqNumber::from_u32(left), TcpSeqNumber::from_u32(right));
             if base < left && left < right && right <= self.snd_max {
                 // A full scoreboard just loses precision: go-back-N resends more.
@@ -614,6 +643,10 @@ impl TcpSocket {
             // Everything, FIN included, is old.
             return false;
         }
+        if behind > 0 {
+            // RFC 2883 §4: the part below RCV.NXT arrived before.
+            self.note_duplicate(seq, seq + behind);
+        }
         let (offset, mut data) = if behind > 0 {
             (0, &payload[behind..])
         } else {
@@ -636,6 +669,15 @@ impl TcpSocket {
             return fin && fin_seq == self.rcv_nxt;
         }
 
+        if offset > 0
+            && self
+                .assembler
+                .range_containing(offset)
+                .is_some_and(|(start, end)| start <= offset && offset + data.len() <= end)
+        {
+            // RFC 2883 §4: out-of-order data we already hold.
+            self.note_duplicate(self.rcv_nxt + offset, self.rcv_nxt + offset + data.len());
+        }
         let written = self.rx.write_unallocated(offset, data);
         if written < data.len() {
             fin = false;

@@ -17,21 +17,27 @@
 //! on both sides; zero-window probing; window scaling, timestamps (RTT and
 //! PAWS) and SACK (RFC 7323, RFC 2018): SACK blocks in our ACKs, and a
 //! scoreboard of the peer's blocks so that going back after a timeout skips
-//! what the peer holds (with reneging detection).
+//! what the peer holds (with reneging detection). With SACK, loss recovery
+//! is RFC 6675 (IsLost, pipe, NextSeg; `recovery.rs`) with RACK-style loss
+//! marking by time once reordering is seen, lost-retransmission detection
+//! and a tail loss probe (RFC 8985, without per-segment send times), and
+//! D-SACK (RFC 2883) both ways.
 //!
-//! Not yet: SACK-driven loss recovery (RFC 6675: recovery retransmits one
-//! hole per partial ACK, as NewReno), RACK-TLP, D-SACK, keepalive,
+//! Not yet: RFC 6675 rescue retransmission (rule 4), PRR (RFC 6937),
+//! D-SACK-based undo (RFC 3708), keepalive,
 //! challenge-ACK rate limits (RFC 5961 §7), ECN, path MTU discovery, undo
 //! of spurious timeouts (RFC 4015; only fast retransmits are undone).
 //!
 //! Files: `socket.rs` (the control block and the application side),
 //! `input.rs` (segment arrival), `output.rs` (dispatch and timers),
+//! `recovery.rs` (SACK loss recovery),
 //! `time_wait.rs`, `rtt.rs`, `congestion.rs`, `state.rs`, `config.rs`.
 
 mod config;
 mod congestion;
 mod input;
 mod output;
+mod recovery;
 mod rtt;
 mod socket;
 mod state;

@@ -42,6 +42,8 @@ struct Plan {
     front: bool,
     /// Zero-window probe.
     probe: bool,
+    /// Tail loss probe (RFC 8985 §7.3).
+    tlp: bool,
 }
 
 impl Plan {
@@ -54,6 +56,22 @@ impl Plan {
             fin: false,
             front: false,
             probe: false,
+            tlp: false,
+        }
+    }
+
+    /// Data from `seq` to `end` (bytes of the send buffer starting at
+    /// `tx_start`), with the FIN if `fin`.
+    fn data(seq: TcpSeqNumber, tx_start: TcpSeqNumber, len: usize, fin: bool) -> Plan {
+        Plan {
+            kind: Kind::Data,
+            seq,
+            offset: if seq > tx_start { seq - tx_start } else { 0 },
+            len,
+            fin,
+            front: false,
+            probe: false,
+            tlp: false,
         }
     }
 }
@@ -72,6 +90,7 @@ impl TcpSocket {
     ) -> Result<bool, E> {
         self.arm_timers(now);
         self.handle_timers(now);
+        self.handle_recovery_timers(now);
         self.idle_restart(now);
         let ack_due = self.ack_now || self.ack_deadline.is_some_and(|at| at <= now);
         let Some(plan) = self.plan(ack_due) else {
@@ -109,10 +128,14 @@ impl TcpSocket {
         if self.timer_to_arm(Instant::ZERO).is_some() || self.plan(false).is_some() {
             return Some(Instant::ZERO);
         }
-        match (self.timer.expires_at(), self.ack_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.timer.expires_at(),
+            self.ack_deadline,
+            self.recovery_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----- timers -----
@@ -277,6 +300,7 @@ impl TcpSocket {
             return;
         }
         self.retransmits += 1;
+        self.counters.timeouts += 1;
         self.rtt.back_off();
         if self.syn_unacked() {
             self.syn_retransmitted = true;
@@ -293,6 +317,7 @@ impl TcpSocket {
             self.retransmit_front = false;
             self.recovery_entered = false;
             self.recovery_ts = None;
+            self.reset_sack_recovery();
             self.snd_nxt = self.snd_una;
         }
         self.timer = Timer::Retransmit {
@@ -360,9 +385,12 @@ impl TcpSocket {
 
     /// SACK blocks for our next ACK (RFC 2018 §4): the block holding the
     /// most recent out-of-order segment first, then the others in order.
+    /// A pending D-SACK (RFC 2883 §4) goes first, followed by the block
+    /// holding it if the duplicate lies above RCV.NXT.
     fn sack_blocks(&self) -> [Option<(u32, u32)>; 4] {
         let mut blocks = [None; 4];
-        if !self.sack_ok || self.assembler.is_empty() {
+        let dsack = self.dsack.filter(|_| self.sack_ok);
+        if !self.sack_ok || (self.assembler.is_empty() && dsack.is_none()) {
             return blocks;
         }
         let max = if self.timestamps.is_some() { 3 } else { 4 };
@@ -377,15 +405,27 @@ impl TcpSocket {
             .filter(|&r| r >= self.rcv_nxt)
             .and_then(|r| self.assembler.range_containing(r - self.rcv_nxt));
         let mut n = 0;
-        if let Some(range) = recent {
-            blocks[0] = Some(to_seq(range));
+        let mut holding = None;
+        if let Some((start, end)) = dsack {
+            blocks[0] = Some((start.to_u32(), end.to_u32()));
             n = 1;
+            if start >= self.rcv_nxt {
+                holding = self
+                    .assembler
+                    .range_containing(start - self.rcv_nxt)
+                    .filter(|&(_, e)| self.rcv_nxt + e >= end);
+            }
+        }
+        let first = holding.or(recent);
+        if let Some(range) = first {
+            blocks[n] = Some(to_seq(range));
+            n += 1;
         }
         for range in self.assembler.ranges() {
             if n == max {
                 break;
             }
-            if Some(range) != recent {
+            if Some(range) != first {
                 blocks[n] = Some(to_seq(range));
                 n += 1;
             }
@@ -462,32 +502,109 @@ impl TcpSocket {
     }
 
     /// Data and/or FIN to send now, under the peer's window, the congestion
-    /// window, Nagle and sender-side SWS avoidance.
+    /// window, Nagle and sender-side SWS avoidance. In SACK recovery the
+    /// order is RFC 6675 §4 NextSeg: (1) a lost hole, (2) new data, (3) a
+    /// hole not yet deemed lost, all while cwnd - pipe >= 1 SMSS (§5 (C)).
     fn plan_data(&self) -> Option<Plan> {
         let max_payload = self.max_payload();
         let tx_start = self.tx_start();
         let data_end = self.tx_end();
         let fin_sent = self.fin_queued && self.snd_max > data_end;
+        // A retransmission from `seq`, at most to `hole_end` (the next
+        // SACKed byte or SND.MAX), with the FIN if it reaches it.
+        let rxt = |seq: TcpSeqNumber, hole_end: TcpSeqNumber| {
+            let outstanding_data = if data_end > seq { data_end - seq } else { 0 };
+            let room = if hole_end > seq { hole_end - seq } else { 0 };
+            let len = outstanding_data.min(max_payload).min(room);
+            let fin = fin_sent && seq + len == data_end && hole_end > data_end;
+            (len > 0 || fin).then(|| Plan::data(seq, tx_start, len, fin))
+        };
 
         if self.retransmit_front && self.snd_max > self.snd_una {
-            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 4: resend SND.UNA.
-            let seq = self.snd_una;
-            let outstanding_data = if data_end > seq { data_end - seq } else { 0 };
-            let len = outstanding_data.min(max_payload).min(self.snd_max - seq);
-            let fin = fin_sent && seq + len == data_end;
-            if len > 0 || fin {
+            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 4 / RFC 6675 §5
+            // step 4.3: resend SND.UNA (up to the first SACKed byte).
+            let hole_end = match self.sacked.ranges().next() {
+                Some((start, _)) if start > 0 => self.snd_una + start,
+                _ => self.snd_max,
+            };
+            if let Some(plan) = rxt(self.snd_una, hole_end) {
                 return Some(Plan {
-                    kind: Kind::Data,
-                    seq,
-                    offset: seq - tx_start,
-                    len,
-                    fin,
                     front: true,
-                    probe: false,
+                    ..plan
                 });
             }
         }
+        if self.tlp_pending {
+            if let Some(plan) = self.plan_tail_probe(max_payload, tx_start, data_end, fin_sent) {
+                return Some(plan);
+            }
+        }
+        let sack_recovery = self.in_sack_recovery();
+        let mut cwnd_open = true;
+        if sack_recovery {
+            cwnd_open = self.send_window_cc() >= self.pipe() + self.max_payload_base();
+            if cwnd_open {
+                if let Some(plan) = self.next_seg(true).and_then(|(seq, end)| rxt(seq, end)) {
+                    return Some(plan);
+                }
+            }
+        }
+        let new = self.plan_send(max_payload, tx_start, data_end, cwnd_open);
+        if new.is_none() && sack_recovery && cwnd_open {
+            return self.next_seg(false).and_then(|(seq, end)| rxt(seq, end));
+        }
+        new
+    }
 
+    /// RFC 8985 §7.3: the probe is one segment of new data if the peer's
+    /// window allows, else the last segment sent again.
+    fn plan_tail_probe(
+        &self,
+        max_payload: usize,
+        tx_start: TcpSeqNumber,
+        data_end: TcpSeqNumber,
+        fin_sent: bool,
+    ) -> Option<Plan> {
+        if self.snd_max <= self.snd_una {
+            return None;
+        }
+        let probe = |plan: Plan| Plan { tlp: true, ..plan };
+        let seq = self.snd_max;
+        let unsent = if data_end > seq { data_end - seq } else { 0 };
+        let window_end = self.snd_una + self.snd_wnd;
+        let room = if window_end > seq {
+            window_end - seq
+        } else {
+            0
+        };
+        if self.snd_nxt == self.snd_max && unsent > 0 && room > 0 {
+            let len = unsent.min(max_payload).min(room);
+            let fin = self.fin_queued && len == unsent;
+            return Some(probe(Plan::data(seq, tx_start, len, fin)));
+        }
+        if self.fin_queued && !fin_sent && unsent == 0 && seq == data_end {
+            return Some(probe(Plan::data(seq, tx_start, 0, true)));
+        }
+        let last_data_end = if fin_sent { data_end } else { self.snd_max };
+        let start = if last_data_end - self.snd_una > max_payload {
+            last_data_end - max_payload
+        } else {
+            self.snd_una
+        };
+        let len = last_data_end - start;
+        Some(probe(Plan::data(start, tx_start, len, fin_sent)))
+    }
+
+    /// New data (or data again after going back to SND.UNA on a timeout)
+    /// under the windows; `cwnd_open` is false in SACK recovery while
+    /// cwnd - pipe < 1 SMSS.
+    fn plan_send(
+        &self,
+        max_payload: usize,
+        tx_start: TcpSeqNumber,
+        data_end: TcpSeqNumber,
+        cwnd_open: bool,
+    ) -> Option<Plan> {
         let mut seq = self.snd_nxt;
         // Going back after a timeout: skip what the peer has SACKed, and
         // stop before the next SACKed range. The left edge itself is always
@@ -509,19 +626,13 @@ impl TcpSocket {
                 }
             }
         }
-        let offset = if seq > tx_start { seq - tx_start } else { 0 };
         let unsent = if data_end > seq { data_end - seq } else { 0 };
 
         if self.probe_pending && self.snd_wnd == 0 && unsent > 0 {
             // RFC 9293 §3.8.6.1: one byte past the zero window.
             return Some(Plan {
-                kind: Kind::Data,
-                seq,
-                offset,
-                len: 1,
-                fin: false,
-                front: false,
                 probe: true,
+                ..Plan::data(seq, tx_start, 1, false)
             });
         }
 
@@ -529,14 +640,29 @@ impl TcpSocket {
         if unsent == 0 && !fin_unsent {
             return None;
         }
-        let window = self.snd_wnd.min(self.cc.window());
-        // Outside fast recovery (whose cwnd inflation already counts the
-        // segments that left the network), SACKed bytes are not in flight.
-        let flight = match self.recovery {
-            None => self.in_flight() - self.sacked.len_below(self.in_flight()),
-            Some(_) => self.in_flight(),
+        // The peer's window counts from SND.UNA (RFC 9293 §3.8.6.2.1).
+        let window_end = self.snd_una + self.snd_wnd;
+        let rwnd_room = if window_end > seq {
+            window_end - seq
+        } else {
+            0
         };
-        let allowed = window.saturating_sub(flight);
+        // Congestion window: outside recovery SACKed bytes are not in
+        // flight; in SACK recovery the RFC 6675 pipe counts; NewReno's
+        // inflation already counts the segments that left the network.
+        let flight = if self.in_sack_recovery() {
+            self.pipe()
+        } else if self.recovery.is_some() {
+            self.in_flight()
+        } else {
+            self.in_flight() - self.sacked.len_below(self.in_flight())
+        };
+        let cwnd_room = if cwnd_open {
+            self.send_window_cc().saturating_sub(flight)
+        } else {
+            0
+        };
+        let allowed = rwnd_room.min(cwnd_room);
         let len = unsent.min(allowed).min(max_payload).min(sack_limit);
         let fin = fin_unsent && len == unsent;
         if len == 0 && !fin {
@@ -558,15 +684,7 @@ impl TcpSocket {
                 return None;
             }
         }
-        Some(Plan {
-            kind: Kind::Data,
-            seq,
-            offset,
-            len,
-            fin,
-            front: false,
-            probe: false,
-        })
+        Some(Plan::data(seq, tx_start, len, fin))
     }
 
     /// The segment for `plan`; the payload may come back shorter (the send
@@ -639,6 +757,9 @@ impl TcpSocket {
             }
             Kind::Syn => {
                 let first = self.snd_max == self.iss;
+                if !first {
+                    self.counters.retrans_segs += 1;
+                }
                 self.snd_nxt = self.iss + 1;
                 if self.snd_max < self.snd_nxt {
                     self.snd_max = self.snd_nxt;
@@ -677,6 +798,20 @@ impl TcpSocket {
                 }
                 if retransmission {
                     self.last_retransmit_ts = self.timestamps.map(|ts| self.tsval(now, ts.offset));
+                    self.counters.retrans_segs += 1;
+                    // Karn (RFC 6298 §3): an ACK covering the timed segment
+                    // may now be for a retransmission ahead of it.
+                    self.rtt.discard_timing();
+                    if self.recovery.is_some() {
+                        self.counters.fast_retrans += 1;
+                    }
+                    if self.in_sack_recovery() {
+                        // RFC 6675 §5 (C.3): HighRxt.
+                        if end > self.high_rxt {
+                            self.high_rxt = end;
+                        }
+                        self.rxt_fence = self.snd_max;
+                    }
                 } else {
                     self.rtt.start_timing(end, now);
                 }
@@ -687,13 +822,24 @@ impl TcpSocket {
                         self.recovery_ts = self.timestamps.map(|ts| self.tsval(now, ts.offset));
                     }
                 }
-                if self.timer == Timer::Idle {
+                if plan.tlp {
+                    // RFC 8985 §7.3: one probe, then the RTO.
+                    self.tlp_pending = false;
+                    self.tlp_end = Some(self.snd_max);
+                    self.timer = Timer::Retransmit {
+                        expires_at: now + self.rtt.rto(),
+                    };
+                } else if self.timer == Timer::Idle {
                     self.timer = Timer::Retransmit {
                         expires_at: now + self.rtt.rto(),
                     };
                 }
                 if plan.len > 0 {
                     self.last_send = now;
+                }
+                if !retransmission && !plan.tlp {
+                    // RFC 8985 §7.2: new data (re)arms the probe timer.
+                    self.rearm_pto(now);
                 }
             }
             Kind::Keepalive => {
@@ -712,6 +858,9 @@ impl TcpSocket {
         let edge = self.rcv_nxt + window;
         if edge > self.rcv_adv {
             self.rcv_adv = edge;
+        }
+        if self.dsack.take().is_some() && self.sack_ok {
+            self.counters.dsack_sent += 1;
         }
         self.ack_now = false;
         self.ack_deadline = None;
