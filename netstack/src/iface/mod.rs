@@ -40,9 +40,9 @@ use crate::tcp::{
 };
 use crate::time::{Duration, Instant};
 use crate::wire::{
-    self, ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet,
-    Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    self, unreachable, ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame,
+    EthernetProtocol, EthernetRepr, Icmpv4Invoking, Icmpv4Packet, Icmpv4Repr, IpProtocol,
+    Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
 };
 use time_wait_table::TimeWaitTable;
 
@@ -609,7 +609,7 @@ impl Interface {
         match ip_repr.next_header {
             IpProtocol::Icmp => {
                 self.stats.ipv4.in_delivers += 1;
-                self.handle_icmp(eth_src, &ip_repr, ip_payload, broadcast);
+                self.handle_icmp(now, eth_src, &ip_repr, ip_payload, broadcast);
             }
             IpProtocol::Tcp if !broadcast => {
                 self.stats.ipv4.in_delivers += 1;
@@ -624,6 +624,7 @@ impl Interface {
 
     fn handle_icmp(
         &mut self,
+        now: Instant,
         eth_src: EthernetAddress,
         ip_repr: &Ipv4Repr,
         payload: &[u8],
@@ -678,13 +679,76 @@ impl Interface {
                     frame,
                 });
             }
-            Icmpv4Repr::DstUnreachable { .. } => {
-                // RFC 9293 MUST-56: ICMP errors never abort a connection; path MTU
-                // discovery (RFC 1191) on code 4 comes with the TCP work.
+            Icmpv4Repr::DstUnreachable {
+                code,
+                next_hop_mtu,
+                invoking,
+            } => {
                 self.stats.icmp.in_dest_unreachs += 1;
+                let frag_needed = (code == unreachable::FRAG_NEEDED).then_some(next_hop_mtu);
+                self.handle_icmp_error(now, invoking, frag_needed);
+            }
+            Icmpv4Repr::TimeExceeded { invoking, .. } => {
+                self.stats.icmp.in_time_excds += 1;
+                self.handle_icmp_error(now, invoking, None);
             }
             _ => {}
         }
+    }
+
+    /// An ICMP error about one of our TCP segments. RFC 5927 §4.1: act only
+    /// if the quoted sequence number is in flight (a blind attacker cannot
+    /// know it). "Fragmentation needed" lowers the path MTU (RFC 1191 §6.2);
+    /// anything else is a soft error, which never aborts a connection
+    /// (RFC 9293 MUST-56, RFC 1122 §4.2.3.9).
+    fn handle_icmp_error(&mut self, now: Instant, invoking: &[u8], frag_needed: Option<u16>) {
+        let Ok(quoted) = Icmpv4Invoking::parse(invoking) else {
+            self.stats.icmp.in_errors += 1;
+            return;
+        };
+        if quoted.src_addr != self.config.ip_cidr.address()
+            || quoted.next_header != IpProtocol::Tcp
+            || quoted.payload.len() < 8
+        {
+            self.stats.icmp.ignored_errors += 1;
+            return;
+        }
+        let port = |at: usize| u16::from_be_bytes([quoted.payload[at], quoted.payload[at + 1]]);
+        let seq = TcpSeqNumber::from_u32(u32::from_be_bytes([
+            quoted.payload[4],
+            quoted.payload[5],
+            quoted.payload[6],
+            quoted.payload[7],
+        ]));
+        let tuple = FourTuple {
+            local: SocketAddr::new(quoted.src_addr, port(0)),
+            remote: SocketAddr::new(quoted.dst_addr, port(2)),
+        };
+        let Some(handle) = self.sockets.find(&tuple) else {
+            self.stats.icmp.ignored_errors += 1;
+            return;
+        };
+        let Some(slot) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        if !slot.socket.seq_in_flight(seq) {
+            self.stats.icmp.ignored_errors += 1;
+            debug!(%handle, seq = seq.to_u32(), "ICMP error quoting a sequence number not in flight; ignored");
+            return;
+        }
+        match frag_needed {
+            // RFC 791: every host takes 68 bytes; a smaller (or zero,
+            // pre-RFC 1191 router) MTU is not believed.
+            Some(mtu) if mtu >= 68 => {
+                self.stats.icmp.pmtu_updates += 1;
+                debug!(%handle, mtu, "fragmentation needed: lowering the path MTU");
+                slot.socket.handle_path_mtu(now, usize::from(mtu));
+            }
+            Some(_) => self.stats.icmp.ignored_errors += 1,
+            None => slot.socket.handle_icmp_soft_error(),
+        }
+        self.sockets.mark_due(handle);
+        self.after_socket_activity(now, handle);
     }
 
     fn handle_tcp(

@@ -71,6 +71,14 @@ pub struct IcmpStats {
     pub in_echos: u64,
     /// InDestUnreachs.
     pub in_dest_unreachs: u64,
+    /// InTimeExcds.
+    pub in_time_excds: u64,
+    /// ICMP errors not acted on: not about a connection of ours, or quoting
+    /// a sequence number that is not in flight (RFC 5927 §4.1), or an
+    /// unbelievable MTU.
+    pub ignored_errors: u64,
+    /// "Fragmentation needed" messages that lowered a connection's path MTU.
+    pub pmtu_updates: u64,
     /// OutMsgs.
     pub out_msgs: u64,
     /// OutEchoReps.

@@ -565,3 +565,99 @@ fn time_wait_beyond_max_tw_buckets_closes_at_once() {
     assert_eq!(iface.stats().tcp.tw_overflow, 1);
     assert_eq!(iface.stats().tcp.time_wait, 0);
 }
+
+/// An ICMP destination-unreachable from the peer quoting `quoted`.
+fn icmp_unreachable_frame(code: u8, next_hop_mtu: u16, quoted: &[u8]) -> Vec<u8> {
+    let icmp = Icmpv4Repr::DstUnreachable {
+        code,
+        next_hop_mtu,
+        invoking: quoted,
+    };
+    let ip = Ipv4Repr {
+        src_addr: PEER_IP,
+        dst_addr: OUR_IP,
+        next_header: IpProtocol::Icmp,
+        payload_len: icmp.buffer_len(),
+        hop_limit: 64,
+    };
+    ip_frame(OUR_MAC, &ip, |p| {
+        icmp.emit(&mut Icmpv4Packet::new_unchecked(p))
+    })
+}
+
+/// An accepted connection with 4000 bytes sent and unacknowledged; returns
+/// its handle and the first data frame.
+fn connection_with_data_in_flight(iface: &mut Interface) -> (SocketHandle, Vec<u8>) {
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    let synack = tcp_segments(&emitted(iface, Instant::ZERO)).remove(0);
+    iface.handle_frame(
+        Instant::ZERO,
+        &tcp_frame(&ack_of_synack(40000, &synack, b"")),
+    );
+    let handle = iface.accept(80).unwrap();
+    iface.send_slice(handle, &[7u8; 4000]).unwrap();
+    let frames = emitted(iface, Instant::from_millis(1));
+    let data = frames
+        .into_iter()
+        .find(|f| f.len() > 1000)
+        .expect("a full-sized data frame");
+    (handle, data)
+}
+
+#[test]
+fn established_icmp_frag_needed_lowers_segment_size() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 8));
+    let (handle, data) = connection_with_data_in_flight(&mut iface);
+    // The router quotes our IP header and the start of the TCP segment.
+    let quoted = &data[ETH_HEADER_LEN..ETH_HEADER_LEN + IPV4_HEADER_LEN + 28];
+    iface.handle_frame(
+        Instant::from_millis(2),
+        &icmp_unreachable_frame(unreachable::FRAG_NEEDED, 1000, quoted),
+    );
+    assert_eq!(iface.stats().icmp.pmtu_updates, 1);
+    let out = emitted(&mut iface, Instant::from_millis(2));
+    assert!(
+        !out.is_empty(),
+        "the data is resent at once in smaller segments"
+    );
+    for frame in &out {
+        assert!(
+            frame.len() - ETH_HEADER_LEN <= 1000,
+            "IP packet of {} bytes exceeds the path MTU",
+            frame.len() - ETH_HEADER_LEN
+        );
+    }
+    assert_eq!(iface.socket(handle).unwrap().state(), State::Established);
+}
+
+#[test]
+fn established_icmp_error_quoting_unsent_sequence_is_ignored() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 8));
+    let (_, mut data) = connection_with_data_in_flight(&mut iface);
+    // Rewrite the quoted sequence number far beyond SND.MAX.
+    let seq_at = ETH_HEADER_LEN + IPV4_HEADER_LEN + 4;
+    data[seq_at] ^= 0x80;
+    let quoted = &data[ETH_HEADER_LEN..ETH_HEADER_LEN + IPV4_HEADER_LEN + 28];
+    iface.handle_frame(
+        Instant::from_millis(2),
+        &icmp_unreachable_frame(unreachable::FRAG_NEEDED, 576, quoted),
+    );
+    assert_eq!(iface.stats().icmp.pmtu_updates, 0);
+    assert_eq!(iface.stats().icmp.ignored_errors, 1);
+    assert!(emitted(&mut iface, Instant::from_millis(2)).is_empty());
+}
+
+#[test]
+fn established_icmp_host_unreachable_does_not_abort() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 8));
+    let (handle, data) = connection_with_data_in_flight(&mut iface);
+    let quoted = &data[ETH_HEADER_LEN..ETH_HEADER_LEN + IPV4_HEADER_LEN + 8];
+    iface.handle_frame(
+        Instant::from_millis(2),
+        &icmp_unreachable_frame(unreachable::HOST, 0, quoted),
+    );
+    assert_eq!(iface.stats().icmp.in_dest_unreachs, 1);
+    let socket = iface.socket(handle).unwrap();
+    assert_eq!(socket.state(), State::Established);
+    assert!(socket.soft_error());
+}
