@@ -26,6 +26,8 @@ use netstack::phy::sys::{configure_link, TapDevice};
 use netstack::tcp::{RecvError, State, TcpConfig};
 use netstack::time::Instant;
 use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, debug_span, info};
 
 use crate::config::Config;
@@ -34,6 +36,9 @@ use crate::date::DateCache;
 use crate::respond::Site;
 
 const TAP: Token = Token(0);
+/// The signal pipe: SIGUSR1 prints the counters, SIGTERM/SIGINT print them
+/// and stop.
+const SIGNALS: Token = Token(1);
 /// Frames read per turn before the loop dispatches and serves connections,
 /// so a flood of input cannot starve output.
 const MAX_FRAMES_PER_TURN: usize = 256;
@@ -85,6 +90,7 @@ struct Conn {
 pub struct Driver {
     clock: Clock,
     poll: Poll,
+    signals: Signals,
     tap: TapDevice,
     iface: Interface,
     site: Site,
@@ -143,6 +149,9 @@ impl Driver {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut SourceFd(&tap.as_raw_fd()), TAP, Interest::READABLE)?;
+        let mut signals = Signals::new([SIGUSR1, SIGTERM, SIGINT])?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let site = Site::new(config.http.root.clone())?;
         let clock = Clock::new();
         let mut date = DateCache::default();
@@ -155,6 +164,7 @@ impl Driver {
             clock,
             poll,
             tap,
+            signals,
             iface,
             site,
             settings: H1Settings::from_config(&config.http),
@@ -170,7 +180,20 @@ impl Driver {
         })
     }
 
-    /// Run the loop until an unrecoverable I/O error.
+    /// Print every counter to stderr, `netstat -s` style (see README,
+    /// "Statistics").
+    pub fn print_stats(&self) {
+        eprint!(
+            "tapir stats\n{}Server: OpenConnections {} TimeWaitBuckets {} TapWriteErrors {}\n",
+            self.iface.stats(),
+            self.open_conns,
+            self.iface.time_wait_buckets(),
+            self.tx_errors
+        );
+    }
+
+    /// Run the loop until SIGTERM/SIGINT (`Ok`) or an unrecoverable I/O
+    /// error.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(64);
         let mut tap_backlog = true;
@@ -208,6 +231,16 @@ impl Driver {
             }
             if events.iter().any(|e| e.token() == TAP) {
                 tap_backlog = true;
+            }
+            if events.iter().any(|e| e.token() == SIGNALS) {
+                let pending: Vec<i32> = self.signals.pending().collect();
+                for signal in pending {
+                    self.print_stats();
+                    if signal != SIGUSR1 {
+                        info!(signal, "stopping");
+                        return Ok(());
+                    }
+                }
             }
         }
     }

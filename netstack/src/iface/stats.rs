@@ -141,3 +141,101 @@ pub struct Stats {
     pub icmp: IcmpStats,
     pub tcp: TcpStats,
 }
+
+impl Stats {
+    /// Every counter as `(section, name, value)`, with Linux's `netstat -s`
+    /// (nstat) names where one exists: sections `Link`, `Arp`, `Ip`,
+    /// `Icmp`, `Tcp`, `TcpExt`.
+    pub fn named(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let e = &self.ethernet;
+        let a = &self.arp;
+        let ip = &self.ipv4;
+        let ic = &self.icmp;
+        let t = &self.tcp;
+        let c = &t.conn;
+        vec![
+            ("Link", "RxFrames", e.rx_frames),
+            ("Link", "TxFrames", e.tx_frames),
+            ("Link", "RxTruncated", e.rx_truncated),
+            ("Link", "RxNotForUs", e.rx_not_for_us),
+            ("Link", "RxUnknownEthertype", e.rx_unknown_ethertype),
+            ("Arp", "RequestsAnswered", a.requests_answered),
+            ("Arp", "RequestsSent", a.requests_sent),
+            ("Arp", "RepliesReceived", a.replies_received),
+            ("Arp", "Dropped", a.dropped),
+            ("Arp", "PendingDropped", a.pending_dropped),
+            ("Ip", "InReceives", ip.in_receives),
+            ("Ip", "InHdrErrors", ip.in_hdr_errors),
+            ("Ip", "InCsumErrors", ip.in_csum_errors),
+            ("Ip", "InAddrErrors", ip.in_addr_errors),
+            ("Ip", "InUnknownProtos", ip.in_unknown_protos),
+            ("Ip", "ReasmFails", ip.reasm_fails),
+            ("Ip", "InDelivers", ip.in_delivers),
+            ("Ip", "OutRequests", ip.out_requests),
+            ("Ip", "OutNoRoutes", ip.out_no_routes),
+            ("Icmp", "InMsgs", ic.in_msgs),
+            ("Icmp", "InErrors", ic.in_errors),
+            ("Icmp", "InEchos", ic.in_echos),
+            ("Icmp", "InDestUnreachs", ic.in_dest_unreachs),
+            ("Icmp", "InTimeExcds", ic.in_time_excds),
+            ("Icmp", "IgnoredErrors", ic.ignored_errors),
+            ("Icmp", "PmtuUpdates", ic.pmtu_updates),
+            ("Icmp", "OutMsgs", ic.out_msgs),
+            ("Icmp", "OutEchoReps", ic.out_echo_reps),
+            ("Tcp", "ActiveOpens", t.active_opens),
+            ("Tcp", "PassiveOpens", t.passive_opens),
+            ("Tcp", "AttemptFails", t.attempt_fails),
+            ("Tcp", "EstabResets", t.estab_resets),
+            ("Tcp", "CurrEstab", t.curr_estab),
+            ("Tcp", "InSegs", t.in_segs),
+            ("Tcp", "OutSegs", t.out_segs),
+            ("Tcp", "RetransSegs", c.retrans_segs),
+            ("Tcp", "InErrs", t.in_errs),
+            ("Tcp", "InCsumErrors", t.in_csum_errors),
+            ("Tcp", "OutRsts", t.out_rsts),
+            ("TcpExt", "NoPort", t.no_port),
+            ("TcpExt", "ListenOverflows", t.listen_overflows),
+            ("TcpExt", "ListenDrops", t.listen_drops),
+            ("TcpExt", "SyncookiesSent", t.syncookies_sent),
+            ("TcpExt", "SyncookiesRecv", t.syncookies_recv),
+            ("TcpExt", "SyncookiesFailed", t.syncookies_failed),
+            ("TcpExt", "TW", t.time_wait),
+            ("TcpExt", "TWRecycled", t.tw_recycled),
+            ("TcpExt", "TCPTimeWaitOverflow", t.tw_overflow),
+            ("TcpExt", "TCPTimeouts", c.timeouts),
+            ("TcpExt", "TCPFastRetrans", c.fast_retrans),
+            ("TcpExt", "TCPSACKRecovery", c.sack_recovery),
+            ("TcpExt", "TCPRenoRecovery", c.reno_recovery),
+            ("TcpExt", "TCPDSACKRecv", c.dsack_recv),
+            ("TcpExt", "TCPDSACKOldSent", c.dsack_sent),
+            ("TcpExt", "TCPSpuriousUndo", c.spurious_undo),
+            ("TcpExt", "TCPChallengeACK", c.challenge_acks),
+            ("TcpExt", "TCPChallengeACKLimited", c.challenge_acks_limited),
+            ("TcpExt", "PAWSEstab", c.paws_estab),
+            ("TcpExt", "TCPAbortOnTimeout", c.abort_on_timeout),
+            ("TcpExt", "TCPAbortOnData", c.abort_on_data),
+            ("TcpExt", "TCPKeepAlive", c.keepalive_probes),
+            ("TcpExt", "TCPWinProbe", c.window_probes),
+            ("TcpExt", "TCPAckUnsent", c.ack_unsent),
+            ("TcpExt", "DelayedACKs", c.delayed_acks),
+        ]
+    }
+}
+
+impl core::fmt::Display for Stats {
+    /// `netstat -s`-like text: one line per section, `Section: Name value …`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut section = "";
+        for (sec, name, value) in self.named() {
+            if sec != section {
+                if !section.is_empty() {
+                    writeln!(f)?;
+                }
+                write!(f, "{sec}:")?;
+                section = sec;
+            }
+            write!(f, " {name} {value}")?;
+        }
+        writeln!(f)
+    }
+}

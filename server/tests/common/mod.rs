@@ -409,3 +409,61 @@ pub fn write_file(dir: &TempDir, name: &str, text: &str) -> io::Result<PathBuf> 
     fs::write(&path, text)?;
     Ok(path)
 }
+
+/// tapir's counters, `(section, name) -> value`, as printed by SIGUSR1.
+pub type Counters = std::collections::HashMap<String, u64>;
+
+/// Parse the last `tapir stats` block of a log: lines `Section: Name value …`.
+pub fn parse_stats(log: &str) -> Option<Counters> {
+    let start = log.rfind("tapir stats\n")?;
+    let mut counters = Counters::new();
+    for line in log[start..].lines().skip(1) {
+        let Some((section, rest)) = line.split_once(": ") else {
+            break;
+        };
+        if section.contains(' ') {
+            break;
+        }
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        for pair in words.chunks(2) {
+            if let [name, value] = pair {
+                if let Ok(v) = value.parse() {
+                    counters.insert(format!("{section}.{name}"), v);
+                }
+            }
+        }
+    }
+    Some(counters)
+}
+
+impl Tapir<'_> {
+    /// Ask tapir for its counters (SIGUSR1) and wait, bounded, for them to
+    /// appear in its log.
+    pub fn stats(&self) -> Counters {
+        let before = self.log().matches("tapir stats\n").count();
+        let _ = Command::new("kill")
+            .args(["-USR1", &self.pid().to_string()])
+            .status();
+        let deadline = now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.matches("tapir stats\n").count() > before && log.contains("Server: ") {
+                if let Some(stats) = parse_stats(&log) {
+                    return stats;
+                }
+            }
+            assert!(now() < deadline, "tapir printed no stats after SIGUSR1");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Print the counters a test wants on record (shown with `--nocapture` and
+/// on failure).
+pub fn print_counters(label: &str, stats: &Counters, names: &[&str]) {
+    let shown: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n}={}", stats.get(*n).copied().unwrap_or(0)))
+        .collect();
+    eprintln!("counters after {label}: {}", shown.join(" "));
+}
