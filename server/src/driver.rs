@@ -26,7 +26,7 @@ use netstack::phy::sys::{configure_link, TapDevice};
 use netstack::tcp::{RecvError, State, TcpConfig};
 use netstack::time::Instant;
 use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
-use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, debug_span, info};
 
@@ -36,7 +36,7 @@ use crate::date::DateCache;
 use crate::respond::Site;
 
 const TAP: Token = Token(0);
-/// The signal pipe: SIGUSR1 prints the counters, SIGTERM/SIGINT print them
+/// The signal pipe: SIGUSR2 prints the counters, SIGTERM/SIGINT print them
 /// and stop.
 const SIGNALS: Token = Token(1);
 /// Frames read per turn before the loop dispatches and serves connections,
@@ -149,7 +149,7 @@ impl Driver {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut SourceFd(&tap.as_raw_fd()), TAP, Interest::READABLE)?;
-        let mut signals = Signals::new([SIGUSR1, SIGTERM, SIGINT])?;
+        let mut signals = Signals::new([SIGUSR2, SIGTERM, SIGINT])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let site = Site::new(config.http.root.clone())?;
@@ -236,7 +236,7 @@ impl Driver {
                 let pending: Vec<i32> = self.signals.pending().collect();
                 for signal in pending {
                     self.print_stats();
-                    if signal != SIGUSR1 {
+                    if signal != SIGUSR2 {
                         info!(signal, "stopping");
                         return Ok(());
                     }

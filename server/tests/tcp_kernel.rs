@@ -6,7 +6,7 @@
 //! Loss comes from `iptables -m statistic --mode random` inside the test's
 //! own namespace (this kernel has no netem). Every load is bounded in time
 //! and every command runs under `timeout`. Counters are read from tapir
-//! (SIGUSR1) and printed, so a run with `--nocapture` shows them.
+//! (SIGUSR2) and printed, so a run with `--nocapture` shows them.
 
 #[macro_use]
 mod common;

@@ -410,7 +410,7 @@ pub fn write_file(dir: &TempDir, name: &str, text: &str) -> io::Result<PathBuf> 
     Ok(path)
 }
 
-/// tapir's counters, `(section, name) -> value`, as printed by SIGUSR1.
+/// tapir's counters, `(section, name) -> value`, as printed on SIGUSR2.
 pub type Counters = std::collections::HashMap<String, u64>;
 
 /// Parse the last `tapir stats` block of a log: lines `Section: Name value …`.
@@ -437,12 +437,12 @@ pub fn parse_stats(log: &str) -> Option<Counters> {
 }
 
 impl Tapir<'_> {
-    /// Ask tapir for its counters (SIGUSR1) and wait, bounded, for them to
+    /// Ask tapir for its counters (SIGUSR2) and wait, bounded, for them to
     /// appear in its log.
     pub fn stats(&self) -> Counters {
         let before = self.log().matches("tapir stats\n").count();
         let _ = Command::new("kill")
-            .args(["-USR1", &self.pid().to_string()])
+            .args(["-USR2", &self.pid().to_string()])
             .status();
         let deadline = now() + Duration::from_secs(5);
         loop {
@@ -452,7 +452,7 @@ impl Tapir<'_> {
                     return stats;
                 }
             }
-            assert!(now() < deadline, "tapir printed no stats after SIGUSR1");
+            assert!(now() < deadline, "tapir printed no stats after SIGUSR2");
             thread::sleep(Duration::from_millis(50));
         }
     }
