@@ -9,29 +9,29 @@
 //!
 //! What is implemented: the RFC 9293 state machine with both opens (and
 //! simultaneous open) and all closes; RFC 5961 challenge ACKs for RST, SYN
-//! and old ACKs; RFC 1337 (no TIME-WAIT assassination); RFC 6191 (a newer
-//! SYN reopens a TIME-WAIT tuple, `time_wait.rs`); RFC 6298 RTO with Karn's
-//! rule; RFC 5681 Reno with RFC 6582 NewReno recovery and RFC 6928 IW10
-//! (behind [`CongestionControl`]); RFC 3522 detection of spurious fast
-//! retransmits, undone; Nagle, delayed ACKs with quick-ACK, SWS avoidance
-//! on both sides; zero-window probing; window scaling, timestamps (RTT and
-//! PAWS) and SACK (RFC 7323, RFC 2018): SACK blocks in our ACKs, and a
-//! scoreboard of the peer's blocks so that going back after a timeout skips
-//! what the peer holds (with reneging detection). With SACK, loss recovery
-//! is RFC 6675 (IsLost, pipe, NextSeg; `recovery.rs`) with RACK-style loss
-//! marking by time once reordering is seen, lost-retransmission detection
-//! and a tail loss probe (RFC 8985, without per-segment send times), and
-//! D-SACK (RFC 2883) both ways.
+//! and old ACKs, rate-limited per connection (§7); RFC 1337 (no TIME-WAIT
+//! assassination, switchable); RFC 6191 (a newer SYN reopens a TIME-WAIT
+//! tuple, `time_wait.rs`, `time_wait_bucket.rs`); RFC 6298 RTO with Karn's
+//! rule; CUBIC (RFC 9438, default) and Reno (RFC 5681) behind
+//! [`CongestionControl`], IW10 (RFC 6928); NewReno recovery (RFC 6582) for
+//! peers without SACK and RFC 6675 SACK recovery (IsLost, pipe, NextSeg)
+//! for those with it, plus RACK-style time-based loss marking, detection of
+//! lost retransmissions and a tail loss probe (after RFC 8985, see
+//! `recovery.rs` for how it differs); D-SACK both ways (RFC 2883); RFC 3522
+//! undo of spurious fast retransmits; Nagle, delayed ACKs with quick-ACK,
+//! SWS avoidance on both sides; zero-window probing; window scaling,
+//! timestamps (RTT and PAWS) and SACK (RFC 7323, RFC 2018); keepalive (RFC
+//! 1122 §4.2.3.6); path MTU from ICMP (RFC 1191, validated per RFC 5927 by
+//! the interface); orphan retry limits; SYN cookies (`syncookie.rs`).
 //!
-//! Not yet: RFC 6675 rescue retransmission (rule 4), PRR (RFC 6937),
-//! D-SACK-based undo (RFC 3708), keepalive,
-//! challenge-ACK rate limits (RFC 5961 §7), ECN, path MTU discovery, undo
-//! of spurious timeouts (RFC 4015; only fast retransmits are undone).
+//! Not yet: PRR (RFC 6937), undo of spurious timeouts (RFC 4015), ECN,
+//! full per-segment RACK send times.
 //!
 //! Files: `socket.rs` (the control block and the application side),
 //! `input.rs` (segment arrival), `output.rs` (dispatch and timers),
-//! `recovery.rs` (SACK loss recovery),
-//! `time_wait.rs`, `rtt.rs`, `congestion.rs`, `state.rs`, `config.rs`.
+//! `recovery.rs` (SACK scoreboard and loss detection), `congestion/`
+//! (Reno, CUBIC), `syncookie.rs`, `time_wait.rs` and `time_wait_bucket.rs`,
+//! `rtt.rs`, `stats.rs` (per-connection counters), `state.rs`, `config.rs`.
 
 mod config;
 mod congestion;
@@ -51,7 +51,7 @@ mod time_wait_bucket;
 use core::fmt;
 
 pub use config::{CongestionAlgorithm, TcpConfig};
-pub use congestion::{initial_window, Congestion, CongestionControl, Reno};
+pub use congestion::{initial_window, Congestion, CongestionControl, Cubic, Reno};
 pub use rtt::RttEstimator;
 pub use socket::{RecvError, SendError, TcpError, TcpSocket};
 pub use state::State;
