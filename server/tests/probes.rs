@@ -90,6 +90,8 @@ struct Seg {
     control: TcpControl,
     seq: u32,
     ack: Option<u32>,
+    /// The window field, unscaled.
+    window: u16,
     window_scale: Option<u8>,
     mss: Option<u16>,
     sack_permitted: bool,
@@ -111,6 +113,7 @@ impl Seg {
             control: repr.control.quash_psh(),
             seq: repr.seq_number.to_u32(),
             ack: repr.ack_number.map(TcpSeqNumber::to_u32),
+            window: repr.window_len,
             window_scale: repr.window_scale,
             mss: repr.max_seg_size,
             sack_permitted: repr.sack_permitted,
@@ -147,6 +150,58 @@ impl Seg {
 /// `a` is after `b` in sequence space.
 fn seq_gt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
+}
+
+/// Invariants checked on every segment of a connection the probe opened
+/// with [`Probe::handshake`], across all probes:
+/// - RFC 7323 §3.2: once timestamps are negotiated, every segment but a RST
+///   carries them, and TSval never goes backwards (§5.4: monotonic clock).
+/// - RFC 9293 §3.8.6 (SHOULD NOT shrink the window): the right edge of the
+///   window the target advertises (SEG.ACK + SEG.WND << shift) never moves
+///   left.
+#[derive(Debug)]
+struct Tracked {
+    port: u16,
+    ts: bool,
+    /// The target's window shift.
+    shift: u8,
+    right_edge: Option<u32>,
+    last_tsval: Option<u32>,
+}
+
+impl Tracked {
+    fn check(&mut self, seg: &Seg, violations: &mut Vec<String>) {
+        if seg.is_rst() || seg.is_syn() {
+            return;
+        }
+        if self.ts {
+            match seg.ts {
+                None => violations.push(format!("no timestamps: {}", seg.summary)),
+                Some(ts) => {
+                    if let Some(last) = self.last_tsval {
+                        if seq_gt(last, ts.tsval) {
+                            violations
+                                .push(format!("TSval went back from {last}: {}", seg.summary));
+                        }
+                    }
+                    self.last_tsval = Some(ts.tsval);
+                }
+            }
+        }
+        if let Some(ack) = seg.ack {
+            let edge = ack.wrapping_add(u32::from(seg.window) << self.shift);
+            if let Some(old) = self.right_edge {
+                if seq_gt(old, edge) {
+                    violations.push(format!(
+                        "window shrank: right edge {edge} < {old}: {}",
+                        seg.summary
+                    ));
+                    return;
+                }
+            }
+            self.right_edge = Some(edge);
+        }
+    }
 }
 
 /// What the probe offers in its SYN.
@@ -348,10 +403,10 @@ struct Probe {
     target_mac: EthernetAddress,
     start: Instant,
     transcript: Vec<String>,
-    /// Our ports whose connection negotiated timestamps.
-    ts_ports: Vec<u16>,
-    /// Segments on such connections that came without timestamps.
-    ts_violations: Vec<String>,
+    /// Connections whose every segment is checked (see [`Tracked`]).
+    tracked: Vec<Tracked>,
+    /// What those checks found.
+    violations: Vec<String>,
     next_port: u16,
     buf: Vec<u8>,
 }
@@ -364,8 +419,8 @@ impl Probe {
             target_mac: EthernetAddress::BROADCAST,
             start: now(),
             transcript: Vec::new(),
-            ts_ports: Vec::new(),
-            ts_violations: Vec::new(),
+            tracked: Vec::new(),
+            violations: Vec::new(),
             next_port: 40000,
             buf: vec![0u8; 65536],
         };
@@ -502,11 +557,8 @@ impl Probe {
                         };
                         let seg = Seg::from_repr(&tcp, self.elapsed(), ip_bytes);
                         self.note(format!("< {} [ip len {}]", seg.summary, seg.ip_len()));
-                        if self.ts_ports.contains(&seg.dst_port)
-                            && seg.ts.is_none()
-                            && !seg.is_rst()
-                        {
-                            self.ts_violations.push(seg.summary.clone());
+                        if let Some(t) = self.tracked.iter_mut().find(|t| t.port == seg.dst_port) {
+                            t.check(&seg, &mut self.violations);
                         }
                         Some(seg)
                     }
@@ -663,6 +715,7 @@ impl Probe {
             (Some(s), Some(_)) => s,
             _ => 0,
         };
+        let syn_ack_copy = syn_ack.clone();
         let mut conn = Conn {
             port,
             snd_nxt: isn.wrapping_add(1),
@@ -678,11 +731,20 @@ impl Probe {
             ts_recent: syn_ack.ts.map_or(0, |t| t.tsval),
             right_edge: 0,
             fin_received: false,
-            syn_ack,
+            syn_ack: syn_ack_copy,
         };
-        if ts {
-            self.ts_ports.push(port);
-        }
+        self.tracked.retain(|t| t.port != port);
+        self.tracked.push(Tracked {
+            port,
+            ts,
+            shift: if our_shift == 0 {
+                0
+            } else {
+                syn_ack.window_scale.unwrap_or(0)
+            },
+            right_edge: None,
+            last_tsval: syn_ack.ts.map(|t| t.tsval),
+        });
         self.send_ack(&mut conn);
         // A stack may follow the handshake with a window update (tapir does,
         // once the server accepts). Let it settle so later probes see only
@@ -993,12 +1055,10 @@ fn probe(body: impl FnOnce(&mut Probe)) {
 fn run_body(sock: PacketSocket, body: impl FnOnce(&mut Probe)) {
     let mut p = Probe::new(sock);
     body(&mut p);
-    // RFC 7323 §3.2: once negotiated, TSopt is sent on every segment (RST
-    // excepted).
     assert!(
-        p.ts_violations.is_empty(),
-        "segments without timestamps on connections that negotiated them:\n{}",
-        p.ts_violations.join("\n")
+        p.violations.is_empty(),
+        "segments that broke a per-connection invariant:\n{}",
+        p.violations.join("\n")
     );
 }
 
@@ -2023,5 +2083,388 @@ fn probe_timestamps_on_every_segment() {
         c.rcv_nxt = c.rcv_nxt.wrapping_add(1);
         p.send_ack(&mut c);
         // run_body checks every segment seen on c carried timestamps.
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Probes: more of the handshake
+// ---------------------------------------------------------------------------
+
+#[test]
+fn probe_syn_ack_is_retransmitted_with_backoff() {
+    probe(|p| {
+        let (port, isn) = p.syn(&Offer::full());
+        let first = p.expect_syn_ack(port, isn);
+        // Never complete the handshake: the SYN-ACK comes again, the same,
+        // after about 1 s (RFC 6298 §2.1 initial RTO; Linux TCP_TIMEOUT_INIT)
+        // and then twice as long.
+        let second = p.expect_syn_ack(port, isn);
+        let second = if second.at - first.at < Duration::from_millis(100) {
+            p.expect_syn_ack(port, isn) // tolerate one early duplicate
+        } else {
+            second
+        };
+        let third = p.expect(
+            port,
+            Duration::from_secs(5),
+            "second SYN-ACK retransmission",
+            |s| s.is_syn(),
+        );
+        for again in [&second, &third] {
+            assert_eq!(
+                again.seq, first.seq,
+                "retransmitted SYN-ACK has another ISN"
+            );
+        }
+        let gap1 = second.at - first.at;
+        let gap2 = third.at - second.at;
+        assert!(
+            gap1 >= Duration::from_millis(200) && gap1 <= Duration::from_secs(3),
+            "first SYN-ACK retransmission after {gap1:?}"
+        );
+        assert!(
+            gap2 >= gap1.mul_f64(1.5) && gap2 <= gap1.mul_f64(3.0),
+            "SYN-ACK retransmissions do not back off: {gap1:?} then {gap2:?}"
+        );
+    });
+}
+
+/// SYN on a fresh port, wait for the SYN-ACK: (port, our ISN, SYN-ACK).
+fn half_open(p: &mut Probe) -> (u16, u32, Seg) {
+    let (port, isn) = p.syn(&Offer::bare());
+    let sa = p.expect_syn_ack(port, isn);
+    (port, isn, sa)
+}
+
+#[test]
+fn probe_rst_in_syn_received_drops_half_open_connection() {
+    probe(|p| {
+        let (port, isn, sa) = half_open(p);
+        p.send_tcp(&TcpRepr {
+            src_port: port,
+            dst_port: HTTP_PORT,
+            control: TcpControl::Rst,
+            seq_number: TcpSeqNumber::from_u32(isn.wrapping_add(1)),
+            ..TcpRepr::default()
+        });
+        p.expect_nothing(port, SILENCE, "RST in SYN-RECEIVED");
+        // Gone: completing the handshake now gets a RST.
+        p.send_tcp(&TcpRepr {
+            src_port: port,
+            dst_port: HTTP_PORT,
+            seq_number: TcpSeqNumber::from_u32(isn.wrapping_add(1)),
+            ack_number: Some(TcpSeqNumber::from_u32(sa.seq.wrapping_add(1))),
+            window_len: 65535,
+            ..TcpRepr::default()
+        });
+        let seg = p.expect(port, REPLY, "RST", |_| true);
+        assert!(
+            seg.is_rst(),
+            "half-open connection survived a RST: {}",
+            seg.summary
+        );
+    });
+}
+
+#[test]
+fn probe_bad_ack_in_syn_received_gets_rst() {
+    probe(|p| {
+        let (port, isn, sa) = half_open(p);
+        let bad_ack = sa.seq.wrapping_add(1000);
+        p.send_tcp(&TcpRepr {
+            src_port: port,
+            dst_port: HTTP_PORT,
+            seq_number: TcpSeqNumber::from_u32(isn.wrapping_add(1)),
+            ack_number: Some(TcpSeqNumber::from_u32(bad_ack)),
+            window_len: 65535,
+            ..TcpRepr::default()
+        });
+        // RFC 9293 §3.10.7.4 (SYN-RECEIVED, unacceptable ACK): <SEQ=SEG.ACK><CTL=RST>.
+        let seg = p.expect(port, REPLY, "RST", |s| !s.is_syn());
+        assert!(seg.is_rst(), "expected RST, got {}", seg.summary);
+        assert_eq!(seg.seq, bad_ack, "RST SEQ must be SEG.ACK: {}", seg.summary);
+    });
+}
+
+#[test]
+fn probe_syn_ack_to_listening_port_gets_rst() {
+    probe(|p| {
+        let port = p.fresh_port();
+        let ack = 0x0bad_f00d;
+        p.send_tcp(&TcpRepr {
+            src_port: port,
+            dst_port: HTTP_PORT,
+            control: TcpControl::Syn,
+            seq_number: TcpSeqNumber::from_u32(777),
+            ack_number: Some(TcpSeqNumber::from_u32(ack)),
+            window_len: 65535,
+            max_seg_size: Some(1460),
+            ..TcpRepr::default()
+        });
+        let seg = p.expect(port, REPLY, "RST", |_| true);
+        assert!(seg.is_rst(), "expected RST, got {}", seg.summary);
+        assert_eq!(seg.seq, ack, "RST SEQ must be SEG.ACK: {}", seg.summary);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Probes: segment size without or with an odd MSS option
+// ---------------------------------------------------------------------------
+
+/// GET big.bin on `c` and return the largest payload and IP length seen.
+fn largest_segments(p: &mut Probe, c: &mut Conn) -> (usize, usize) {
+    p.send_data(c, &get_request("/big.bin"));
+    let start = p.transcript.len();
+    let response = p.read_response(c, AckPolicy::Every, Duration::from_secs(10));
+    assert_eq!(body(&response).len(), BIG_LEN);
+    let mut largest = (0, 0);
+    for line in &p.transcript[start..] {
+        if !line.contains(" < TCP") {
+            continue;
+        }
+        let num = |key: &str, end: char| {
+            line.split(key)
+                .nth(1)
+                .and_then(|s| s.split(end).next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        largest.0 = largest.0.max(num(" len=", ' '));
+        largest.1 = largest.1.max(num("[ip len ", ']'));
+    }
+    largest
+}
+
+#[test]
+fn probe_syn_without_mss_option_means_536() {
+    probe(|p| {
+        // RFC 9293 §3.7.1 (MUST-15): no MSS option means 536.
+        let mut c = p.handshake(Offer::bare());
+        let (payload, _) = largest_segments(p, &mut c);
+        assert!(
+            payload <= 536,
+            "{payload}-byte segments to a peer that sent no MSS option"
+        );
+    });
+}
+
+#[test]
+fn probe_large_mss_offer_is_capped_by_own_mtu() {
+    probe(|p| {
+        let offer = Offer {
+            mss: Some(9000),
+            ..Offer::full()
+        };
+        let mut c = p.handshake(offer);
+        let (_, ip_len) = largest_segments(p, &mut c);
+        assert!(
+            ip_len <= 1500,
+            "{ip_len}-byte IP packets on a 1500-byte link"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Probes: unacceptable segments
+// ---------------------------------------------------------------------------
+
+#[test]
+fn probe_data_beyond_window_gets_ack_and_is_dropped() {
+    probe(|p| {
+        let mut c = p.handshake(Offer::full());
+        let far = TcpRepr {
+            seq_number: TcpSeqNumber::from_u32(c.snd_nxt.wrapping_add(0x2000_0000)),
+            payload: b"GET / HTTP/1.1\r\n\r\n",
+            ..p.seg(&c)
+        };
+        p.send_on(&mut c, &far);
+        // RFC 9293 §3.10.7.4: an unacceptable segment gets <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+        let ack = p.expect(c.port, REPLY, "ACK", |_| true);
+        assert!(
+            !ack.is_rst() && ack.payload.is_empty() && ack.ack == Some(c.snd_nxt),
+            "out-of-window data must get an ACK of RCV.NXT: {}",
+            ack.summary
+        );
+        Probe::observe(&mut c, &ack);
+        p.assert_alive(&mut c);
+    });
+}
+
+/// After a request and its response, send the request's bytes again.
+fn resend_old_data(p: &mut Probe) -> (Conn, Seg, u32) {
+    let mut c = p.handshake(Offer::full());
+    let request = get_request("/1k.html");
+    let start = c.snd_nxt;
+    p.send_data(&mut c, &request);
+    p.read_response(&mut c, AckPolicy::Every, Duration::from_secs(5));
+    let old = TcpRepr {
+        seq_number: TcpSeqNumber::from_u32(start),
+        payload: &request,
+        ..p.seg(&c)
+    };
+    p.send_on(&mut c, &old);
+    let ack = p.expect(
+        c.port,
+        Duration::from_millis(300),
+        "immediate ACK of old data",
+        |_| true,
+    );
+    Probe::observe(&mut c, &ack);
+    (c, ack, start)
+}
+
+#[test]
+fn probe_duplicate_data_gets_immediate_ack() {
+    probe(|p| {
+        let (mut c, ack, _) = resend_old_data(p);
+        assert!(
+            !ack.is_rst() && ack.payload.is_empty() && ack.ack == Some(c.snd_nxt),
+            "duplicate data must get an ACK of RCV.NXT (and no second response): {}",
+            ack.summary
+        );
+        p.expect_nothing(c.port, SILENCE, "the duplicate request is not served again");
+        p.assert_alive(&mut c);
+    });
+}
+
+#[test]
+#[ignore = "tapir bug: a duplicate segment is ACKed without a D-SACK block (RFC 2883); Linux sends one"]
+fn probe_duplicate_data_is_reported_with_dsack() {
+    probe(|p| {
+        let (c, ack, start) = resend_old_data(p);
+        // RFC 2883: the first SACK block reports the duplicate.
+        let dup = (start, c.snd_nxt);
+        assert_eq!(
+            ack.sacks.first(),
+            Some(&dup),
+            "duplicate data without a D-SACK block {dup:?}: {}",
+            ack.summary
+        );
+    });
+}
+
+#[test]
+fn probe_segment_without_ack_flag_is_dropped() {
+    probe(|p| {
+        let mut c = p.handshake(Offer::full());
+        let request = get_request("/1k.html");
+        let no_ack = TcpRepr {
+            ack_number: None,
+            payload: &request,
+            ..p.seg(&c)
+        };
+        p.send_tcp(&no_ack);
+        // RFC 9293 §3.10.7.4 fifth check: if the ACK bit is off, drop the segment.
+        p.expect_nothing(c.port, SILENCE, "data without ACK");
+        p.assert_alive(&mut c);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Probes: loss recovery
+// ---------------------------------------------------------------------------
+
+#[test]
+fn probe_three_dup_acks_with_sack_trigger_fast_retransmit() {
+    probe(|p| {
+        let mut c = p.handshake(Offer::full());
+        assert!(c.sack, "SACK not negotiated: {}", c.syn_ack.summary);
+        p.send_data(&mut c, &get_request("/big.bin"));
+        // The initial flight; "lose" its first segment.
+        let first = p.expect(c.port, REPLY, "response data", |s| !s.payload.is_empty());
+        let mut flight = vec![first.clone()];
+        let until = first.at + Duration::from_millis(40);
+        while let Some(seg) = p.next_seg(c.port, until.saturating_sub(p.elapsed())) {
+            Probe::observe(&mut c, &seg);
+            flight.push(seg);
+        }
+        let data: Vec<&Seg> = flight.iter().filter(|s| !s.payload.is_empty()).collect();
+        assert!(
+            data.len() >= 4,
+            "only {} data segments in the initial flight (want ≥ 4 for this probe)",
+            data.len()
+        );
+        // Three duplicate ACKs, each SACKing one more segment after the hole.
+        for seg in &data[1..4] {
+            let sack_end = seg.seq.wrapping_add(seg.payload.len() as u32);
+            let dup = TcpRepr {
+                sack_ranges: [Some((data[1].seq, sack_end)), None, None, None],
+                ..p.seg(&c)
+            };
+            p.send_on(&mut c, &dup);
+        }
+        let sent_at = p.elapsed();
+        let retrans = p.expect(c.port, Duration::from_secs(3), "retransmission", |s| {
+            s.seq == first.seq && !s.payload.is_empty()
+        });
+        let rto_floor = first.at + Duration::from_millis(200);
+        assert!(
+            retrans.at < rto_floor && retrans.at - sent_at < Duration::from_millis(100),
+            "no fast retransmit: the lost segment came again {:?} after the third \
+             duplicate ACK ({:?} after it was first sent; RTO is at least 200 ms)",
+            retrans.at - sent_at,
+            retrans.at - first.at
+        );
+    });
+}
+
+#[test]
+fn probe_unacked_fin_is_retransmitted() {
+    probe(|p| {
+        let mut c = p.handshake(Offer::full());
+        p.assert_alive(&mut c);
+        p.send_fin(&mut c, &[]);
+        let fin = p.expect(c.port, REPLY, "FIN", |s| s.is_fin() || s.is_rst());
+        assert!(fin.is_fin(), "expected FIN, got {}", fin.summary);
+        // Do not ACK it: it comes again after an RTO.
+        let again = p.expect(c.port, Duration::from_secs(3), "FIN retransmission", |s| {
+            s.is_fin() || s.is_rst()
+        });
+        assert!(
+            again.is_fin() && again.seq == fin.seq,
+            "expected the same FIN again, got {}",
+            again.summary
+        );
+        let gap = again.at - fin.at;
+        assert!(
+            gap >= Duration::from_millis(200),
+            "FIN retransmitted after only {gap:?}"
+        );
+        Probe::observe(&mut c, &again);
+        c.rcv_nxt = fin.seq.wrapping_add(1);
+        p.send_ack(&mut c);
+        p.expect_nothing(c.port, SILENCE, "closed");
+    });
+}
+
+#[test]
+fn probe_data_after_server_close_gets_rst() {
+    let server = Server {
+        keepalive: Duration::from_secs(2),
+    };
+    probe_with(server, |p| {
+        let mut c = p.handshake(Offer::full());
+        p.assert_alive(&mut c);
+        let fin = p.expect(c.port, Duration::from_secs(5), "FIN after idling", |_| true);
+        assert!(
+            fin.is_fin(),
+            "expected the server's FIN, got {}",
+            fin.summary
+        );
+        Probe::observe(&mut c, &fin);
+        c.rcv_nxt = c.rcv_nxt.wrapping_add(1);
+        p.send_ack(&mut c);
+        p.expect_nothing(c.port, Duration::from_millis(200), "FIN-WAIT-2");
+        // The server has closed; new data cannot be delivered (RFC 1122
+        // §4.2.2.13, RFC 9293 §3.10.7.4): RST.
+        p.send_data(&mut c, &get_request("/1k.html"));
+        let rst = p.expect(c.port, REPLY, "RST", |s| {
+            s.is_rst() || !s.payload.is_empty()
+        });
+        assert!(
+            rst.is_rst(),
+            "data to a closed server was not reset: {}",
+            rst.summary
+        );
     });
 }
