@@ -2075,7 +2075,6 @@ fn probe_icmp_host_unreachable_does_not_abort() {
 }
 
 #[test]
-#[ignore = "tapir bug: ICMP fragmentation needed is ignored (no PMTU discovery)"]
 fn probe_icmp_frag_needed_lowers_segment_size() {
     probe(|p| {
         let mut c = p.handshake(Offer::full());
@@ -2389,7 +2388,6 @@ fn probe_duplicate_data_gets_immediate_ack() {
 }
 
 #[test]
-#[ignore = "tapir bug: a duplicate segment is ACKed without a D-SACK block (RFC 2883); Linux sends one"]
 fn probe_duplicate_data_is_reported_with_dsack() {
     probe(|p| {
         let (c, ack, start) = resend_old_data(p);
@@ -2770,7 +2768,6 @@ fn probe_segment_without_flags_to_closed_port_gets_rst_ack() {
 }
 
 #[test]
-#[ignore = "tapir bug: a segment with neither SYN, ACK nor RST to a listening port gets RST+ACK; RFC 9293 §3.10.7.2 and Linux drop it"]
 fn probe_segment_without_flags_to_listening_port_is_dropped() {
     probe(|p| {
         let (port, _) = send_null_segment(p, HTTP_PORT);
