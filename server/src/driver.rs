@@ -325,6 +325,12 @@ impl Driver {
     /// Run one connection's HTTP state machine against its socket: read
     /// what arrived, write what is ready, close when the protocol says so.
     fn serve(&mut self, now: Instant, handle: SocketHandle) {
+        self.serve_conn(now, handle, false);
+    }
+
+    /// [`Driver::serve`], first letting the connection act on its expired
+    /// timer if `timer_fired`.
+    fn serve_conn(&mut self, now: Instant, handle: SocketHandle, timer_fired: bool) {
         // One span per connection: every event logged while serving it carries its handle.
         let _span = debug_span!("conn", %handle).entered();
         let unix_secs = self.clock.unix_secs(now);
@@ -351,6 +357,9 @@ impl Driver {
             now_unix_secs: unix_secs,
             now,
         };
+        if timer_fired {
+            conn.http.handle_timeout(now, &mut ctx);
+        }
         let mut gone = false;
         loop {
             let mut progress = false;
@@ -451,8 +460,7 @@ impl Driver {
                 continue;
             }
             conn.timer_at = None;
-            conn.http.handle_timeout(now);
-            self.serve(now, handle);
+            self.serve_conn(now, handle, true);
         }
     }
 
