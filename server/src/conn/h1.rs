@@ -206,6 +206,14 @@ pub struct H1Conn {
     discard: Discard,
     peer_eof: bool,
     served: u32,
+    /// For the access log (only filled while it is on): the request line,
+    /// `Referer` and `User-Agent` of the response in flight, one after the
+    /// other (split at `log_ref_at` and `log_ua_at`), and its status. Empty
+    /// request line: the request could not be parsed (logged as `-`).
+    log_fields: Vec<u8>,
+    log_ref_at: usize,
+    log_ua_at: usize,
+    log_status: u16,
 }
 
 impl H1Conn {
@@ -224,6 +232,10 @@ impl H1Conn {
             discard: Discard::None,
             peer_eof: false,
             served: 0,
+            log_fields: Vec::new(),
+            log_ref_at: 0,
+            log_ua_at: 0,
+            log_status: 0,
         }
     }
 
@@ -317,6 +329,7 @@ impl H1Conn {
                 let dst = &mut out[n..n + k];
                 if let Err(e) = copy_body(&self.body, self.body_sent, dst) {
                     debug!(error = %e, sent = self.body_sent, "response body unreadable; aborting");
+                    self.log_response(ctx);
                     self.finish(CloseState::Abort);
                     return n;
                 }
@@ -324,6 +337,7 @@ impl H1Conn {
                 n += k;
             }
             if self.body_sent == self.body.len() {
+                self.log_response(ctx);
                 self.finish_response(ctx.now, ctx.settings);
                 return n;
             }
@@ -377,10 +391,20 @@ impl H1Conn {
             }
             Phase::Responding => {
                 debug!(sent = self.body_sent, "send_timeout; aborting");
+                self.log_response(ctx);
                 self.finish(CloseState::Abort);
             }
             Phase::Done => self.deadline = None,
         }
+    }
+
+    /// The peer reset the connection or it failed: the driver drops it.
+    /// Logs the response that was in flight, if any.
+    pub fn handle_reset(&mut self, ctx: &mut ServeCtx) {
+        if self.phase == Phase::Responding {
+            self.log_response(ctx);
+        }
+        self.finish(CloseState::Abort);
     }
 
     /// What the driver should do with the TCP connection.
@@ -486,6 +510,9 @@ impl H1Conn {
         let version = req.version.unwrap_or(1);
         let method = req.method.unwrap_or("");
         let target = req.path.unwrap_or("");
+        if ctx.log.enabled() {
+            self.stash_log_fields(method, target, version, req.headers);
+        }
         let fields = match Fields::scan(req.headers, version) {
             Ok(f) => f,
             Err(e) => return self.reject(now, e, ctx),
@@ -655,6 +682,7 @@ impl H1Conn {
         }
         w.extend_from_slice(b"\r\n\r\n");
         self.wpos = 0;
+        self.log_status = resp.status;
         self.body = resp.body;
         self.body_sent = 0;
         self.phase = Phase::Responding;
@@ -662,6 +690,63 @@ impl H1Conn {
         if !keep {
             self.close = CloseState::CloseAfterFlush;
         }
+    }
+
+    /// Keeps what the access log needs from a request until its response
+    /// is done (copied into a reused buffer: no allocation per request).
+    fn stash_log_fields(
+        &mut self,
+        method: &str,
+        target: &str,
+        version: u8,
+        headers: &[httparse::Header],
+    ) {
+        let f = &mut self.log_fields;
+        f.clear();
+        f.extend_from_slice(method.as_bytes());
+        f.push(b' ');
+        f.extend_from_slice(target.as_bytes());
+        f.extend_from_slice(if version == 0 {
+            b" HTTP/1.0"
+        } else {
+            b" HTTP/1.1"
+        });
+        let find = |name: &[u8]| {
+            headers
+                .iter()
+                .find(|h| h.name.as_bytes().eq_ignore_ascii_case(name))
+                .map_or(&b""[..], |h| trim(h.value))
+        };
+        self.log_ref_at = f.len();
+        f.extend_from_slice(find(b"referer"));
+        self.log_ua_at = f.len();
+        f.extend_from_slice(find(b"user-agent"));
+    }
+
+    /// Appends the access-log line of the response in flight (with the
+    /// body bytes sent so far) and forgets its request.
+    fn log_response(&mut self, ctx: &mut ServeCtx) {
+        if !ctx.log.enabled() {
+            return;
+        }
+        let f = &self.log_fields;
+        let (ref_at, ua_at) = (self.log_ref_at.min(f.len()), self.log_ua_at.min(f.len()));
+        let ua_at = ua_at.max(ref_at);
+        ctx.log.record(
+            ctx.peer,
+            &f[..ref_at],
+            self.log_status,
+            self.body_sent,
+            &f[ref_at..ua_at],
+            &f[ua_at..],
+        );
+        if self.log_fields.capacity() > HEAD_BUF_KEEP {
+            self.log_fields = Vec::new();
+        } else {
+            self.log_fields.clear();
+        }
+        self.log_ref_at = 0;
+        self.log_ua_at = 0;
     }
 
     /// The response is fully written: wait for the next request (or close).
@@ -1012,10 +1097,12 @@ impl ChunkedDiscard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access_log::AccessLog;
     use crate::date::DateCache;
     use crate::respond::Site;
     use proptest::prelude::*;
     use std::fs;
+    use std::net::Ipv4Addr;
     use std::time::UNIX_EPOCH;
 
     /// Wall clock of every test: Tue, 14 Nov 2023 22:13:20 GMT.
@@ -1025,6 +1112,7 @@ mod tests {
     const DATE: &str = "Tue, 14 Nov 2023 22:13:20 GMT";
     const LM: &str = "Fri, 01 Jan 2021 00:00:00 GMT";
     const BIG: usize = 300 * 1024;
+    const PEER: Ipv4Addr = Ipv4Addr::new(10, 7, 0, 1);
 
     fn site_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -1050,6 +1138,7 @@ mod tests {
         site: Site,
         settings: H1Settings,
         date: DateCache,
+        log: AccessLog,
         conn: H1Conn,
         now: Instant,
         /// Received but not yet consumed input.
@@ -1076,6 +1165,7 @@ mod tests {
                 site,
                 settings,
                 date: DateCache::new(NOW_UNIX),
+                log: AccessLog::off(),
                 conn: H1Conn::new(now, &settings),
                 now,
                 rx: Vec::new(),
@@ -1100,6 +1190,8 @@ mod tests {
                     date: &self.date,
                     now_unix_secs: NOW_UNIX,
                     now: self.now,
+                    log: &mut self.log,
+                    peer: PEER,
                 };
                 let mut progress = false;
                 if !self.rx.is_empty() && self.conn.wants_input() {
@@ -1141,6 +1233,8 @@ mod tests {
                 date: &self.date,
                 now_unix_secs: NOW_UNIX,
                 now: self.now,
+                log: &mut self.log,
+                peer: PEER,
             };
             self.conn.handle_timeout(self.now, &mut ctx);
             self.pump();
@@ -1216,6 +1310,8 @@ mod tests {
             date: &h.date,
             now_unix_secs: NOW_UNIX,
             now: h.now,
+            log: &mut h.log,
+            peer: PEER,
         };
         let n = h.conn.handle_input(h.now, &three, &mut ctx);
         assert_eq!(n, GET_INDEX.len());
@@ -1851,6 +1947,8 @@ mod tests {
                 date: &h.date,
                 now_unix_secs: NOW_UNIX,
                 now: h.now,
+                log: &mut h.log,
+                peer: PEER,
             };
             assert_eq!(h.conn.handle_input(h.now, req, &mut ctx), req.len());
             let n = h.conn.poll_transmit(&mut ctx, out);
@@ -1869,18 +1967,118 @@ mod tests {
         assert_eq!(h.conn.requests_served(), 101);
     }
 
+    #[test]
+    fn access_log_lines_in_combined_format() {
+        let mut h = Harness::new();
+        h.log = AccessLog::new(true);
+        h.log.set_time(NOW_UNIX);
+        h.send(
+            b"GET /index.html HTTP/1.1\r\nHost: t\r\nReferer: http://x/\"q\r\n\
+              User-Agent:  curl/8 \r\n\r\n",
+        );
+        h.send(b"HEAD /1k.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        h.send(b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+        h.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9999999\r\n\r\n");
+        let page = |s| crate::respond::page(s).len();
+        let t = "[14/Nov/2023:22:13:20 +0000]";
+        assert_eq!(
+            String::from_utf8_lossy(h.log.pending()),
+            format!(
+                "10.7.0.1 - - {t} \"GET /index.html HTTP/1.1\" 200 5 \"http://x/\\x22q\" \"curl/8\"\n\
+                 10.7.0.1 - - {t} \"HEAD /1k.html HTTP/1.0\" 200 0 \"-\" \"-\"\n\
+                 10.7.0.1 - - {t} \"GET /nope HTTP/1.1\" 404 {} \"-\" \"-\"\n\
+                 10.7.0.1 - - {t} \"POST / HTTP/1.1\" 413 {} \"-\" \"-\"\n",
+                page(404),
+                page(413)
+            )
+        );
+        // Unparseable: the request is "-"; a timed-out head too.
+        let mut h = Harness::new();
+        h.log = AccessLog::new(true);
+        h.log.set_time(NOW_UNIX);
+        h.send(b"\x16\x03\x01\r\n\r\n");
+        let mut h2 = Harness::new();
+        h2.log = AccessLog::new(true);
+        h2.log.set_time(NOW_UNIX);
+        h2.send(b"GET / HTTP/1.1\r\n");
+        h2.advance(Duration::from_secs(60));
+        assert_eq!(
+            String::from_utf8_lossy(h.log.pending()).to_string()
+                + &String::from_utf8_lossy(h2.log.pending()),
+            format!(
+                "10.7.0.1 - - {t} \"-\" 400 {} \"-\" \"-\"\n\
+                 10.7.0.1 - - {t} \"-\" 408 {} \"-\" \"-\"\n",
+                page(400),
+                page(408)
+            )
+        );
+        // An aborted response logs the bytes that went out.
+        let mut h = Harness::with(H1Settings::default(), 0);
+        h.log = AccessLog::new(true);
+        h.send(GET_INDEX);
+        h.advance(Duration::from_secs(60));
+        assert!(String::from_utf8_lossy(h.log.pending())
+            .ends_with("\"GET /index.html HTTP/1.1\" 200 0 \"-\" \"-\"\n"),);
+    }
+
+    #[test]
+    fn keepalive_fast_path_with_access_log_does_not_allocate() {
+        let mut h = Harness::new();
+        h.log = AccessLog::new(true);
+        let req = b"GET /1k.html HTTP/1.1\r\nHost: t\r\nUser-Agent: bench\r\n\r\n";
+        let mut out = vec![0u8; 64 * 1024];
+        let run = |h: &mut Harness, out: &mut [u8]| {
+            let mut ctx = ServeCtx {
+                site: &mut h.site,
+                settings: &h.settings,
+                date: &h.date,
+                now_unix_secs: NOW_UNIX,
+                now: h.now,
+                log: &mut h.log,
+                peer: PEER,
+            };
+            assert_eq!(h.conn.handle_input(h.now, req, &mut ctx), req.len());
+            let n = h.conn.poll_transmit(&mut ctx, out);
+            assert!(n > 1024 && !h.conn.wants_transmit());
+        };
+        run(&mut h, &mut out);
+        h.log.clear();
+        let info = allocation_counter::measure(|| {
+            for _ in 0..100 {
+                run(&mut h, &mut out);
+            }
+        });
+        assert_eq!(info.count_total, 0, "{info:?}");
+        assert_eq!(h.log.pending().iter().filter(|&&b| b == b'\n').count(), 100);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
-        /// Any bytes, cut anywhere, with any `out` size: no panic, and after
-        /// EOF the connection has answered or closed.
+        /// Any bytes, cut anywhere, with any `out` size and small limits: no
+        /// panic, and after EOF the connection has written everything it
+        /// had and is closing; without EOF, the timers close it.
         #[test]
         fn arbitrary_input_never_panics(
             input in proptest::collection::vec(any::<u8>(), 0..600),
             cuts in proptest::collection::vec(1usize..64, 1..16),
             out_size in 1usize..2048,
+            small in any::<bool>(),
+            eof in any::<bool>(),
         ) {
-            let mut h = Harness::with(H1Settings::default(), out_size);
+            let settings = if small {
+                H1Settings {
+                    max_request_line: 20,
+                    max_header_size: 60,
+                    max_headers: 2,
+                    max_body_size: 8,
+                    ..H1Settings::default()
+                }
+            } else {
+                H1Settings::default()
+            };
+            let mut h = Harness::with(settings, out_size);
+            h.log = AccessLog::new(true);
             let mut rest = &input[..];
             for cut in cuts.iter().cycle() {
                 if rest.is_empty() {
@@ -1890,14 +2088,28 @@ mod tests {
                 h.send(piece);
                 rest = tail;
             }
+            if !eof {
+                // No FIN ever: keep-alive, header, body and send timers
+                // must still end it (each at most 60 s here).
+                for _ in 0..4 {
+                    h.advance(Duration::from_secs(61));
+                }
+                prop_assert!(!h.conn.wants_transmit());
+                prop_assert_ne!(h.conn.close_state(), CloseState::Open);
+                return Ok(());
+            }
             if h.conn.wants_input() {
                 h.conn.handle_eof(h.now);
             }
             h.pump();
             prop_assert!(!h.conn.wants_transmit());
-            if h.rx.is_empty() {
-                prop_assert_ne!(h.conn.close_state(), CloseState::Open);
+            if h.conn.close_state() == CloseState::Open {
+                // Only a pipelined request still waiting for its turn.
+                prop_assert!(!h.rx.is_empty());
             }
+            // Every response started was logged once.
+            let lines = h.log.pending().iter().filter(|&&b| b == b'\n').count();
+            prop_assert_eq!(lines, h.conn.requests_served() as usize);
         }
 
         /// Valid requests mixed with garbage, pipelined: every answer is a

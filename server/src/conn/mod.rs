@@ -23,8 +23,11 @@
 
 pub mod h1;
 
+use std::net::Ipv4Addr;
+
 use netstack::time::Instant;
 
+use crate::access_log::AccessLog;
 use crate::date::DateCache;
 use crate::respond::Site;
 
@@ -44,6 +47,11 @@ pub struct ServeCtx<'a> {
     pub now_unix_secs: u64,
     /// The driver's monotonic time (for deadlines set while writing).
     pub now: Instant,
+    /// The access log buffer: a line per finished response goes here when
+    /// it is enabled (the driver writes it out).
+    pub log: &'a mut AccessLog,
+    /// The peer's address (`$remote_addr`).
+    pub peer: Ipv4Addr,
 }
 
 /// What the driver should do with the TCP connection.
