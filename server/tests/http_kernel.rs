@@ -241,6 +241,16 @@ fn body_over_max_body_size_is_413() {
         ),
         "413"
     );
+    // Sent at once (no Expect): the 413 still reaches curl (tapir closes;
+    // the kernel client gets the response before any reset).
+    for size in [4096, 2_000_000] {
+        fs::write(&file, vec![b'x'; size]).expect("write body");
+        assert_eq!(
+            status(&ns, &["-H", "Expect:", "--data-binary", &data, &url("/")]),
+            "413",
+            "{size}-byte body"
+        );
+    }
     // Within the limit: read and discarded, the connection stays usable.
     fs::write(&file, vec![b'x'; 1000]).expect("write body");
     let out = curl(&ns, &["-v", "--data-binary", &data, &url("/"), &url("/")]);
