@@ -33,6 +33,8 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::conn::h1::{H1Settings, MAX_HEADERS_LIMIT};
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -82,6 +84,35 @@ pub struct HttpConfig {
     /// Time allowed to receive a request's header section
     /// (`header_timeout`, default 60 s; nginx's `client_header_timeout`).
     pub header_timeout: Duration,
+    /// A response making no write progress for this long is aborted
+    /// (`send_timeout`, default 60 s; nginx's key).
+    pub send_timeout: Duration,
+    /// Longest request line in bytes; longer is 414 (`max_request_line`,
+    /// default 8 KiB; nginx's `large_client_header_buffers` size).
+    pub max_request_line: usize,
+    /// Largest request header section in bytes; larger is 431
+    /// (`max_header_size`, default 32 KiB; nginx's 4 × 8k buffers).
+    pub max_header_size: usize,
+    /// Most header fields in a request; more is 431 (`max_headers`,
+    /// default 100).
+    pub max_headers: usize,
+    /// Largest request body in bytes, 0 for no limit; larger is 413
+    /// (`max_body_size`, default 1 MiB; nginx's `client_max_body_size`).
+    pub max_body_size: u64,
+    /// Where the access log goes (`access_log`, default off).
+    pub access_log: AccessLogTarget,
+}
+
+/// `http.access_log`: `"off"`, `"stdout"` or a file path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// No access log.
+    Off,
+    /// Standard output.
+    Stdout,
+    /// Appended to this file (absolute; relative paths are resolved against
+    /// the configuration file's directory), reopened on SIGUSR1.
+    File(PathBuf),
 }
 
 /// `[tcp]`.
@@ -219,6 +250,12 @@ pub const TCP_BUFFER_MIN: usize = 1024;
 /// Largest accepted socket buffer: the largest window RFC 7323 window
 /// scaling can advertise (2^30 bytes).
 pub const TCP_BUFFER_MAX: usize = 1 << 30;
+/// Bounds of `http.max_header_size`: a head must fit a request line and a
+/// few fields; the upper bound caps what one slow client can make us buffer.
+pub const HEADER_SIZE_MIN: u64 = 1024;
+pub const HEADER_SIZE_MAX: u64 = 1024 * 1024;
+/// Smallest accepted `http.max_request_line`.
+pub const REQUEST_LINE_MIN: u64 = 256;
 /// RFC 1122 §4.2.3.2: an ACK must not be delayed by more than 0.5 s.
 pub const DELAYED_ACK_MAX: Duration = Duration::from_millis(500);
 
@@ -395,6 +432,12 @@ struct RawHttp {
     keepalive_timeout: Opt<Dur>,
     keepalive_requests: Opt<u32>,
     header_timeout: Opt<Dur>,
+    send_timeout: Opt<Dur>,
+    max_request_line: Opt<Size>,
+    max_header_size: Opt<Size>,
+    max_headers: Opt<usize>,
+    max_body_size: Opt<Size>,
+    access_log: Opt<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -458,6 +501,55 @@ impl<'de> Deserialize<'de> for Dur {
         }
         d.deserialize_str(Visitor)
     }
+}
+
+/// A byte count: an integer, or a string with nginx's suffixes `"8k"`,
+/// `"1m"`, `"1g"` (powers of 1024).
+#[derive(Debug, Clone, Copy)]
+struct Size(u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size in bytes, like 8192, \"8k\" or \"1m\"")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Size, E> {
+                u64::try_from(n)
+                    .map(Size)
+                    .map_err(|_| E::custom(format_args!("size {n} is negative")))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Size, E> {
+                Ok(Size(n))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Size, E> {
+                parse_size(s).map(Size).ok_or_else(|| {
+                    E::custom(format_args!(
+                        "invalid size {s:?}; write bytes or a number with k, m or g, \
+                         like \"8k\" or \"1m\""
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// `"1m"` → 1048576; `None` if not a number with an optional k/m/g suffix.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (digits, shift) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 /// An IPv4 address with a prefix length: `"10.7.0.1/24"`.
@@ -690,6 +782,20 @@ impl Checker<'_> {
         let keepalive_timeout = dur_or(raw.keepalive_timeout, Duration::from_secs(15));
         let keepalive_requests = Val::or(raw.keepalive_requests, 1000);
         let header_timeout = dur_or(raw.header_timeout, Duration::from_secs(60));
+        let h1 = H1Settings::default();
+        let send_timeout = dur_or(raw.send_timeout, h1.send_timeout);
+        let size_or = |raw: Opt<Size>, default: u64| {
+            let v = Val::or(raw, Size(default));
+            Val {
+                value: v.value.0,
+                span: v.span,
+            }
+        };
+        let max_request_line = size_or(raw.max_request_line, h1.max_request_line as u64);
+        let max_header_size = size_or(raw.max_header_size, h1.max_header_size as u64);
+        let max_headers = Val::or(raw.max_headers, h1.max_headers);
+        let max_body_size = size_or(raw.max_body_size, h1.max_body_size);
+        let access_log = Val::or(raw.access_log, "off".to_owned());
 
         self.ensure(
             port.value != 0,
@@ -709,12 +815,47 @@ impl Checker<'_> {
             &header_timeout,
             "must be longer than zero",
         )?;
-
-        let base = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
+        self.ensure(
+            !send_timeout.value.is_zero(),
+            "http.send_timeout",
+            &send_timeout,
+            "must be longer than zero",
+        )?;
+        self.ensure(
+            (HEADER_SIZE_MIN..=HEADER_SIZE_MAX).contains(&max_header_size.value),
+            "http.max_header_size",
+            &max_header_size,
+            format!("must be between {HEADER_SIZE_MIN} and {HEADER_SIZE_MAX} bytes"),
+        )?;
+        self.ensure(
+            (REQUEST_LINE_MIN..=max_header_size.value).contains(&max_request_line.value),
+            "http.max_request_line",
+            &max_request_line,
+            format!(
+                "must be between {REQUEST_LINE_MIN} bytes and max_header_size ({} bytes)",
+                max_header_size.value
+            ),
+        )?;
+        self.ensure(
+            (1..=MAX_HEADERS_LIMIT as u64).contains(&(max_headers.value as u64)),
+            "http.max_headers",
+            &max_headers,
+            format!("must be between 1 and {MAX_HEADERS_LIMIT}"),
+        )?;
+        let access_log_value = match access_log.value.as_str() {
+            "off" => AccessLogTarget::Off,
+            "stdout" => AccessLogTarget::Stdout,
+            "" => {
+                return Err(self.err(
+                    "http.access_log",
+                    &access_log,
+                    "must be \"off\", \"stdout\" or a file path",
+                ))
+            }
+            path => AccessLogTarget::File(self.base_dir().join(path)),
         };
-        let joined = base.join(&root.value);
+
+        let joined = self.base_dir().join(&root.value);
         let resolved = std::fs::canonicalize(&joined).map_err(|e| {
             self.err(
                 "http.root",
@@ -735,7 +876,21 @@ impl Checker<'_> {
             keepalive_timeout: keepalive_timeout.value,
             keepalive_requests: keepalive_requests.value,
             header_timeout: header_timeout.value,
+            send_timeout: send_timeout.value,
+            max_request_line: usize::try_from(max_request_line.value).unwrap_or(usize::MAX),
+            max_header_size: usize::try_from(max_header_size.value).unwrap_or(usize::MAX),
+            max_headers: max_headers.value,
+            max_body_size: max_body_size.value,
+            access_log: access_log_value,
         })
+    }
+
+    /// The directory relative paths in the file are relative to.
+    fn base_dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        }
     }
 
     fn tcp(&self, raw: RawTcp) -> Result<TcpKeys, ConfigError> {
@@ -963,6 +1118,13 @@ mod tests {
         assert_eq!(c.http.keepalive_timeout, Duration::from_secs(15));
         assert_eq!(c.http.keepalive_requests, 1000);
         assert_eq!(c.http.header_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.send_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.max_request_line, 8192);
+        assert_eq!(c.http.max_header_size, 32768);
+        assert_eq!(c.http.max_headers, 100);
+        assert_eq!(c.http.max_body_size, 1 << 20);
+        assert_eq!(c.http.access_log, AccessLogTarget::Off);
+        assert_eq!(H1Settings::from_config(&c.http), H1Settings::default());
         assert_eq!(c.tcp, TcpKeys::default());
         assert_eq!(c.log.level, "info");
         assert_eq!(c.path, dir.conf());
@@ -1031,6 +1193,8 @@ level = "info,netstack=debug"
         );
         assert_eq!(c.tcp, TcpKeys::default());
         assert_eq!(c.http.port, 80);
+        assert_eq!(H1Settings::from_config(&c.http), H1Settings::default());
+        assert_eq!(c.http.access_log, AccessLogTarget::Off);
         assert_eq!(c.log, LogConfig::default());
     }
 
@@ -1091,7 +1255,9 @@ level = "info,netstack=debug"
         assert_eq!(
             dir.err("[http]\nport = 80\n\nprot = 81\n"),
             "DIR/tapir.toml:4: key `http.prot`: unknown key `prot`, expected one of \
-             `port`, `root`, `keepalive_timeout`, `keepalive_requests`, `header_timeout`"
+             `port`, `root`, `keepalive_timeout`, `keepalive_requests`, `header_timeout`, \
+             `send_timeout`, `max_request_line`, `max_header_size`, `max_headers`, \
+             `max_body_size`, `access_log`"
         );
         assert_eq!(
             dir.err("# comment\n[htp]\n"),
@@ -1236,6 +1402,62 @@ level = "info,netstack=debug"
         assert!(
             e.starts_with("DIR/tapir.toml:2: key `log.level`: \"info,=[\": "),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn http_limits_are_read_and_checked() {
+        let dir = Dir::new();
+        let c = dir
+            .parse(
+                "[http]\nmax_request_line = \"2k\"\nmax_header_size = 4096\n\
+                 max_headers = 7\nmax_body_size = \"0\"\nsend_timeout = \"5s\"\n\
+                 access_log = \"logs/access.log\"\n",
+            )
+            .unwrap();
+        assert_eq!(c.http.max_request_line, 2048);
+        assert_eq!(c.http.max_header_size, 4096);
+        assert_eq!(c.http.max_headers, 7);
+        assert_eq!(c.http.max_body_size, 0);
+        assert_eq!(c.http.send_timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.http.access_log,
+            AccessLogTarget::File(dir.0.path().join("logs/access.log"))
+        );
+        let c = dir
+            .parse("[http]\nmax_body_size = \"1G\"\naccess_log = \"stdout\"\n")
+            .unwrap();
+        assert_eq!(c.http.max_body_size, 1 << 30);
+        assert_eq!(c.http.access_log, AccessLogTarget::Stdout);
+        assert_eq!(
+            dir.err("[http]\n\nmax_body_size = \"1 MB\"\n"),
+            "DIR/tapir.toml:3: key `http.max_body_size`: invalid size \"1 MB\"; write bytes \
+             or a number with k, m or g, like \"8k\" or \"1m\""
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_body_size = -1\n"),
+            "DIR/tapir.toml:2: key `http.max_body_size`: size -1 is negative"
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_header_size = \"2m\"\n"),
+            "DIR/tapir.toml:2: key `http.max_header_size`: must be between 1024 and 1048576 bytes"
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_request_line = \"64k\"\n"),
+            "DIR/tapir.toml:2: key `http.max_request_line`: must be between 256 bytes and \
+             max_header_size (32768 bytes)"
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_headers = 1001\n"),
+            "DIR/tapir.toml:2: key `http.max_headers`: must be between 1 and 1000"
+        );
+        assert_eq!(
+            dir.err("[http]\nsend_timeout = \"0s\"\n"),
+            "DIR/tapir.toml:2: key `http.send_timeout`: must be longer than zero"
+        );
+        assert_eq!(
+            dir.err("[http]\naccess_log = \"\"\n"),
+            "DIR/tapir.toml:2: key `http.access_log`: must be \"off\", \"stdout\" or a file path"
         );
     }
 
