@@ -33,7 +33,7 @@ use tracing::{debug, debug_span, info};
 use crate::config::Config;
 use crate::conn::h1::{CloseState, H1Conn, H1Settings, ServeCtx};
 use crate::date::DateCache;
-use crate::respond::Site;
+use crate::respond::{CacheLimits, Site};
 
 const TAP: Token = Token(0);
 /// The signal pipe: SIGUSR2 prints the counters, SIGTERM/SIGINT print them
@@ -152,7 +152,11 @@ impl Driver {
         let mut signals = Signals::new([SIGUSR2, SIGTERM, SIGINT])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        let site = Site::new(config.http.root.clone())?;
+        let site = Site::with_options(
+            config.http.root.clone(),
+            config.http.site.clone(),
+            CacheLimits::default(),
+        )?;
         let clock = Clock::new();
         let mut date = DateCache::default();
         date.update(clock.start_unix);
