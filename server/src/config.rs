@@ -844,7 +844,7 @@ impl Checker<'_> {
             let f = &from.value;
             let star = f.find('*');
             self.ensure(
-                f.starts_with('/') && star.map_or(true, |s| s == f.len() - 1),
+                f.starts_with('/') && star.is_none_or(|s| s == f.len() - 1),
                 &format!("http.redirect[{i}].from"),
                 &from,
                 format!(
@@ -1166,6 +1166,7 @@ mod tests {
         assert_eq!(c.http.keepalive_timeout, Duration::from_secs(15));
         assert_eq!(c.http.keepalive_requests, 1000);
         assert_eq!(c.http.header_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.tcp, TcpKeys::default());
         assert_eq!(c.log.level, "info");
         assert_eq!(c.path, dir.conf());
@@ -1234,7 +1235,177 @@ level = "info,netstack=debug"
         );
         assert_eq!(c.tcp, TcpKeys::default());
         assert_eq!(c.http.port, 80);
+        assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.log, LogConfig::default());
+    }
+
+    #[test]
+    fn site_keys_are_read() {
+        let dir = Dir::new();
+        let c = dir
+            .parse(
+                r#"
+[http]
+index = ["default.htm"]
+autoindex = true
+serve_dotfiles = true
+follow_symlinks = "never"
+expires = "1h"
+gzip = false
+gzip_min_length = 1000
+gzip_static = false
+
+[[http.cache]]
+match = "*.css"
+max_age = "7d"
+
+[[http.cache]]
+match = "*.html"
+max_age = "off"
+
+[[http.redirect]]
+from = "/old"
+to = "/index.html"
+
+[[http.redirect]]
+from = "/blog/*"
+to = "https://blog.example/"
+status = 308
+
+[http.error_page]
+404 = "/errors/404.html"
+500 = "/errors/50x.html"
+"#,
+            )
+            .unwrap();
+        let s = c.http.site;
+        assert_eq!(s.index, vec![Box::from("default.htm")]);
+        assert!(s.autoindex && s.serve_dotfiles && !s.gzip && !s.gzip_static);
+        assert_eq!(s.follow_symlinks, FollowSymlinks::Never);
+        assert_eq!(s.expires, Expiry::MaxAge(3600));
+        assert_eq!(s.gzip_min_length, 1000);
+        assert_eq!(
+            s.cache,
+            vec![
+                CacheRule {
+                    pattern: "*.css".into(),
+                    expiry: Expiry::MaxAge(7 * 86400)
+                },
+                CacheRule {
+                    pattern: "*.html".into(),
+                    expiry: Expiry::Off
+                },
+            ]
+        );
+        assert_eq!(
+            s.redirects,
+            vec![
+                Redirect {
+                    from: "/old".into(),
+                    to: "/index.html".into(),
+                    status: 301
+                },
+                Redirect {
+                    from: "/blog/*".into(),
+                    to: "https://blog.example/".into(),
+                    status: 308
+                },
+            ]
+        );
+        assert_eq!(
+            s.error_pages,
+            vec![
+                (404, "/errors/404.html".into()),
+                (500, "/errors/50x.html".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn site_key_errors_name_line_and_key() {
+        let dir = Dir::new();
+        let cases: &[(&str, &str)] = &[
+            (
+                "[http]\nindex = [\"a/b\"]\n",
+                "DIR/tapir.toml:2: key `http.index`: \"a/b\" is not a file name \
+                 (not empty, no '/', not \".\" or \"..\")",
+            ),
+            (
+                "[http]\nfollow_symlinks = \"yes\"\n",
+                "DIR/tapir.toml:2: key `http.follow_symlinks`: \"yes\" is not one of \
+                 \"always\", \"inside_root\", \"never\"",
+            ),
+            (
+                "[http]\n\nexpires = \"soon\"\n",
+                "DIR/tapir.toml:3: key `http.expires`: invalid value \"soon\" (expected number \
+                 at 0); write \"off\" or a duration like \"7d\"",
+            ),
+            (
+                "[http]\ngzip_min_length = -1\n",
+                "DIR/tapir.toml:2: key `http.gzip_min_length`: invalid value: integer `-1`, \
+                 expected u64",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"css/*.css\"\nmax_age = \"1d\"\n",
+                "DIR/tapir.toml:2: key `http.cache[0].match`: \"css/*.css\" is not a \
+                 file-name pattern like \"*.css\" (not empty, no '/')",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\nmax_age = \"1d\"\n\
+                 [[http.cache]]\nmatch = \"*.js\"\nmax_age = \"forever\"\n",
+                "DIR/tapir.toml:6: key `http.cache[1].max_age`: invalid value \"forever\" \
+                 (expected number at 0); write \"off\" or a duration like \"7d\"",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\n",
+                "DIR/tapir.toml:1: key `http.cache[0]`: missing field `max_age`",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\nmax_age = \"1d\"\nexpires = \"1d\"\n",
+                "DIR/tapir.toml:4: key `http.cache[0].expires`: unknown key `expires`, \
+                 expected `match` or `max_age`",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"old\"\nto = \"/new\"\n",
+                "DIR/tapir.toml:2: key `http.redirect[0].from`: \"old\" must be a path \
+                 starting with \"/\", or a prefix ending in \"*\" (\"*\" only at the end)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a*b\"\nto = \"/new\"\n",
+                "DIR/tapir.toml:2: key `http.redirect[0].from`: \"/a*b\" must be a path \
+                 starting with \"/\", or a prefix ending in \"*\" (\"*\" only at the end)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a\"\nto = \"new page\"\n",
+                "DIR/tapir.toml:3: key `http.redirect[0].to`: \"new page\" must be an \
+                 absolute path (\"/new\") or an http:// or https:// URL, in visible ASCII \
+                 (percent-encode the rest)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a\"\nto = \"/b\"\n\n\
+                 [[http.redirect]]\nfrom = \"/c\"\nto = \"/d\"\nstatus = 304\n",
+                "DIR/tapir.toml:8: key `http.redirect[1].status`: 304 is not one of \
+                 301, 302, 303, 307, 308",
+            ),
+            (
+                "[http.error_page]\n404 = \"/e/404.html\"\n200 = \"/ok.html\"\n",
+                "DIR/tapir.toml:3: key `http.error_page.200`: \"200\" is not an error status \
+                 (400 to 599)",
+            ),
+            (
+                "[http.error_page]\n404 = \"errors/404.html\"\n",
+                "DIR/tapir.toml:2: key `http.error_page.404`: \"errors/404.html\" must be a \
+                 path inside the root starting with \"/\", without \"..\"",
+            ),
+            (
+                "[http.error_page]\n404 = \"/../404.html\"\n",
+                "DIR/tapir.toml:2: key `http.error_page.404`: \"/../404.html\" must be a \
+                 path inside the root starting with \"/\", without \"..\"",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(dir.err(text), *want, "{text}");
+        }
     }
 
     #[test]

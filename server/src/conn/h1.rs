@@ -1455,6 +1455,36 @@ mod tests {
     }
 
     #[test]
+    fn multipart_ranges_are_streamed_in_pieces() {
+        let mut h = Harness::with(H1Settings::default(), 100);
+        h.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1,-2\r\n\r\n");
+        let tx = mem::take(&mut h.tx);
+        let text = String::from_utf8_lossy(&tx);
+        assert!(
+            text.starts_with("HTTP/1.1 206 Partial Content\r\n"),
+            "{text}"
+        );
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(tx.len() - head.len() - 4, len);
+        assert!(body.contains(&format!(
+            "Content-Range: bytes {}-{}/{BIG}",
+            BIG - 2,
+            BIG - 1
+        )));
+        assert!(h.writes > 2);
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+        // The connection goes on.
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+    }
+
+    #[test]
     fn eof_after_pipelined_requests_answers_them_then_closes() {
         let mut h = Harness::new();
         h.send(&[GET_INDEX, GET_INDEX].concat());

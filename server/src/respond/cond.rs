@@ -79,7 +79,7 @@ pub(crate) fn if_range_allows(value: &[u8], etag: &str, last_modified: u64, now:
     let value = super::trim_ows(value);
     if value.first() == Some(&b'"') || value.starts_with(b"W/") {
         return match parse_tag(value) {
-            Some((tag, rest)) if rest.is_empty() => strong_eq(tag, etag.as_bytes()),
+            Some((tag, [])) => strong_eq(tag, etag.as_bytes()),
             _ => false,
         };
     }

@@ -63,7 +63,7 @@ pub(crate) fn wants_gzip(accept_encoding: Option<&[u8]>) -> bool {
         }
     }
     let q_gzip = gzip.or(star).unwrap_or(0);
-    q_gzip > 0 && identity.map_or(true, |i| q_gzip >= i)
+    q_gzip > 0 && identity.is_none_or(|i| q_gzip >= i)
 }
 
 /// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )` (RFC 9110
@@ -132,10 +132,9 @@ pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
         Compression::new(LEVEL),
     );
     // Writing into a Vec cannot fail.
-    match enc.write_all(data).and_then(|()| enc.finish()) {
-        Ok(v) => v,
-        Err(_) => Vec::new(),
-    }
+    enc.write_all(data)
+        .and_then(|()| enc.finish())
+        .unwrap_or_default()
 }
 
 /// One compressed body.

@@ -395,7 +395,7 @@ impl Site {
             push_encoded(&mut loc, rest);
             if let Some(q) = query(target, t) {
                 loc.push(if rule.to.contains('?') { b'&' } else { b'?' });
-                push_sanitized(&mut loc, q);
+                push_sanitized(&mut loc, q.get(1..).unwrap_or(b""));
             }
             let mut resp = Response::error(rule.status);
             resp.headers.location = Some(ascii(loc));
@@ -471,9 +471,10 @@ impl Site {
 
         // RFC 9110 §14.2: ranges are defined for GET only.
         if let (Method::Get, true, Some(range)) = (req.method, sel.ranges, &req.range) {
-            let honoured = req.if_range.as_deref().map_or(true, |v| {
-                cond::if_range_allows(v, &sel.etag, sel.lm_secs, now)
-            });
+            let honoured = req
+                .if_range
+                .as_deref()
+                .is_none_or(|v| cond::if_range_allows(v, &sel.etag, sel.lm_secs, now));
             if honoured {
                 match range::parse(range, sel.len) {
                     Ranges::Ignore => {}
@@ -715,8 +716,8 @@ impl Site {
         // No index file.
         match fs::metadata(&full) {
             Ok(m) if m.is_dir() => {
-                if let Err(resp) = self.check_symlinks(&full) {
-                    return Found::Done(resp);
+                if let Err(status) = self.check_symlinks(&full) {
+                    return Found::Done(Response::error(status));
                 }
                 if !self.opts.autoindex {
                     // nginx: "directory index of ... is forbidden".
@@ -761,8 +762,8 @@ impl Site {
             Ok(fm) => fm,
             Err(e) => return Err((full, e)),
         };
-        if let Err(resp) = self.check_symlinks(&full) {
-            return Ok(Some(Found::Done(resp)));
+        if let Err(status) = self.check_symlinks(&full) {
+            return Ok(Some(Found::Done(Response::error(status))));
         }
         if meta.is_dir() {
             return Ok(None);
@@ -837,7 +838,7 @@ impl Site {
     /// Applies `follow_symlinks` to `full` (root joined with a normalised
     /// path, so it names no symlink exactly when it equals its canonical
     /// form).
-    fn check_symlinks(&self, full: &Path) -> Result<(), Response> {
+    fn check_symlinks(&self, full: &Path) -> Result<(), u16> {
         let policy = self.opts.follow_symlinks;
         if policy == FollowSymlinks::Always {
             return Ok(());
@@ -845,14 +846,14 @@ impl Site {
         match fs::canonicalize(full) {
             Ok(real) if policy == FollowSymlinks::Never && real != full => {
                 debug!(path = %full.display(), "symlink refused: 403");
-                Err(Response::error(403))
+                Err(403)
             }
             Ok(real) if !real.starts_with(&self.root) => {
                 debug!(path = %full.display(), real = %real.display(), "outside the root: 403");
-                Err(Response::error(403))
+                Err(403)
             }
             Ok(_) => Ok(()),
-            Err(e) => Err(io_error_response(full, &e)),
+            Err(e) => Err(io_error_status(full, &e)),
         }
     }
 
@@ -981,8 +982,13 @@ fn is_missing(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 
-/// The error status for a failed open/stat.
+/// The error response for a failed open/stat.
 fn io_error_response(path: &Path, e: &io::Error) -> Response {
+    Response::error(io_error_status(path, e))
+}
+
+/// The error status for a failed open/stat.
+fn io_error_status(path: &Path, e: &io::Error) -> u16 {
     let status = match e.kind() {
         io::ErrorKind::NotFound => 404,
         io::ErrorKind::PermissionDenied => 403,
@@ -996,7 +1002,7 @@ fn io_error_response(path: &Path, e: &io::Error) -> Response {
     } else {
         debug!(path = %path.display(), error = %e, status, "cannot open file");
     }
-    Response::error(status)
+    status
 }
 
 /// `Content-Type` by extension; text types get `; charset=utf-8`.
@@ -1024,6 +1030,7 @@ fn content_type(path: &Path) -> ContentType {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{CacheRule, Redirect};
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -1041,8 +1048,14 @@ mod tests {
             Fixture::with_limits(CacheLimits::default())
         }
         fn with_limits(limits: CacheLimits) -> Fixture {
+            Fixture::with_options(SiteOptions::default(), limits)
+        }
+        fn with_opts(opts: SiteOptions) -> Fixture {
+            Fixture::with_options(opts, CacheLimits::default())
+        }
+        fn with_options(opts: SiteOptions, limits: CacheLimits) -> Fixture {
             let dir = tempfile::tempdir().unwrap();
-            let site = Site::with_limits(dir.path().to_owned(), limits).unwrap();
+            let site = Site::with_options(dir.path().to_owned(), opts, limits).unwrap();
             let f = Fixture { dir, site };
             f.write("index.html", b"<h1>home</h1>");
             f.write("style.css", b"body{}");
@@ -1067,7 +1080,10 @@ mod tests {
         }
         /// `GET target` with header fields.
         fn with(&mut self, target: &str, fields: &[(&str, &str)]) -> Response {
-            let mut req = Request::new(Method::Get, target.as_bytes());
+            self.req(Method::Get, target, fields)
+        }
+        fn req(&mut self, method: Method, target: &str, fields: &[(&str, &str)]) -> Response {
+            let mut req = Request::new(method, target.as_bytes());
             for (n, v) in fields {
                 req.add_field(n.as_bytes(), v.as_bytes());
             }
@@ -1262,5 +1278,606 @@ mod tests {
             r.headers.last_modified,
             Some(HttpDate::from_unix_secs(MTIME - 10))
         );
+    }
+
+    fn hdr(r: &Response) -> String {
+        let mut out = format!("{}\n", r.status);
+        r.for_each_field(|n, v| {
+            out.push_str(&format!("{n}: {}\n", String::from_utf8_lossy(v)));
+        });
+        out
+    }
+
+    fn gunzip(z: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(z), &mut out).unwrap();
+        out
+    }
+
+    const LM: &str = "Fri, 01 Jan 2021 00:00:00 GMT";
+
+    #[test]
+    fn validators_and_not_modified() {
+        let mut f = Fixture::new();
+        let r = f.get("/style.css");
+        assert_eq!(
+            hdr(&r),
+            format!(
+                "200\nContent-Type: text/css; charset=utf-8\nContent-Length: 6\n\
+                 Last-Modified: {LM}\nETag: \"5fee6600-6\"\nAccept-Ranges: bytes\n"
+            )
+        );
+        for fields in [
+            &[("If-None-Match", "\"5fee6600-6\"")][..],
+            &[("If-None-Match", "W/\"x\", W/\"5fee6600-6\"")],
+            &[("If-None-Match", "*")],
+            &[("If-Modified-Since", LM)],
+            &[("If-Modified-Since", "Sat, 02 Jan 2021 00:00:00 GMT")],
+        ] {
+            let r = f.with("/style.css", fields);
+            assert_eq!(
+                hdr(&r),
+                format!("304\nLast-Modified: {LM}\nETag: \"5fee6600-6\"\n"),
+                "{fields:?}"
+            );
+            assert!(r.body.is_empty());
+        }
+        let r = f.req(
+            Method::Head,
+            "/style.css",
+            &[("If-None-Match", "\"5fee6600-6\"")],
+        );
+        assert_eq!(r.status, 304);
+        // Not matching, or older date: the full response.
+        for fields in [
+            &[("If-None-Match", "\"5fee6600-7\"")][..],
+            &[("If-Modified-Since", "Thu, 31 Dec 2020 23:59:59 GMT")],
+            &[("If-Modified-Since", "garbage")],
+            // If-None-Match present: If-Modified-Since is not consulted.
+            &[("If-None-Match", "\"no\""), ("If-Modified-Since", LM)],
+        ] {
+            assert_eq!(f.with("/style.css", fields).status, 200, "{fields:?}");
+        }
+        // If-Match / If-Unmodified-Since failures: 412, even for a match
+        // that would otherwise be 304.
+        for fields in [
+            &[("If-Match", "\"nope\"")][..],
+            &[("If-Match", "W/\"5fee6600-6\"")],
+            &[("If-Unmodified-Since", "Thu, 31 Dec 2020 00:00:00 GMT")],
+            &[("If-Match", "\"nope\""), ("If-None-Match", "*")],
+        ] {
+            assert_eq!(f.with("/style.css", fields).status, 412, "{fields:?}");
+        }
+        assert_eq!(f.with("/style.css", &[("If-Match", "*")]).status, 200);
+        // Preconditions do not apply to errors (RFC 9110 §13.2.1).
+        assert_eq!(f.with("/nope", &[("If-Match", "\"x\"")]).status, 404);
+    }
+
+    #[test]
+    fn methods() {
+        let mut f = Fixture::new();
+        for target in ["/style.css", "*", "/nope"] {
+            let r = f.call(Method::Options, target.as_bytes(), NOW);
+            assert_eq!(hdr(&r), "204\nAllow: GET, HEAD, OPTIONS\n", "{target}");
+            assert!(r.body.is_empty());
+        }
+        for m in [
+            Method::Post,
+            Method::Put,
+            Method::Delete,
+            Method::Patch,
+            Method::Connect,
+            Method::Trace,
+        ] {
+            let r = f.call(m, b"/style.css", NOW);
+            assert_eq!(r.status, 405);
+            assert_eq!(r.headers.allow, Some(ALLOW));
+        }
+        assert_eq!(f.call(Method::Other, b"/style.css", NOW).status, 501);
+        let r = f.call(Method::Head, b"/style.css", NOW);
+        assert_eq!(hdr(&r), hdr(&f.get("/style.css")));
+        assert!(r.body.is_empty());
+    }
+
+    #[test]
+    fn single_ranges() {
+        let limits = CacheLimits {
+            max_file_size: 50,
+            ..CacheLimits::default()
+        };
+        let mut f = Fixture::with_limits(limits);
+        let digits: Vec<u8> = (0..100u8).map(|i| b'0' + i % 10).collect();
+        f.write("small.bin", &digits[..40]);
+        f.write("big.bin", &digits);
+        for (path, len) in [("/small.bin", 40u64), ("/big.bin", 100)] {
+            let r = f.with(path, &[("Range", "bytes=2-5")]);
+            assert_eq!(r.status, 206, "{path}");
+            assert_eq!(
+                r.headers.content_range.as_deref(),
+                Some(format!("bytes 2-5/{len}").as_str())
+            );
+            assert_eq!(r.headers.content_length, 4);
+            assert_eq!(body(&r), b"2345");
+            assert_eq!(
+                r.headers.etag.as_deref(),
+                Some(&*format!("\"5fee6600-{len:x}\""))
+            );
+            let r = f.with(path, &[("Range", "bytes=-3")]);
+            assert_eq!(body(&r), &digits[len as usize - 3..len as usize]);
+            let r = f.with(path, &[("Range", "bytes=37-")]);
+            assert_eq!(body(&r), &digits[37..len as usize]);
+            let r = f.with(path, &[("Range", "bytes=100-")]);
+            assert_eq!(r.status, 416);
+            assert_eq!(
+                r.headers.content_range.as_deref(),
+                Some(format!("bytes */{len}").as_str())
+            );
+            // Invalid syntax: ignored.
+            let r = f.with(path, &[("Range", "bytes=5-2")]);
+            assert_eq!((r.status, r.headers.content_length), (200, len));
+            // HEAD: ranges are for GET only.
+            let r = f.req(Method::Head, path, &[("Range", "bytes=0-1")]);
+            assert_eq!(r.status, 200);
+        }
+        // Large file bodies stay a file slice.
+        let r = f.with("/big.bin", &[("Range", "bytes=10-19")]);
+        assert!(matches!(
+            r.body,
+            Body::File {
+                offset: 10,
+                len: 10,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn if_range() {
+        let mut f = Fixture::new();
+        let ranged = |f: &mut Fixture, v: &str| {
+            f.with("/index.html", &[("Range", "bytes=0-3"), ("If-Range", v)])
+                .status
+        };
+        assert_eq!(ranged(&mut f, "\"5fee6600-d\""), 206);
+        assert_eq!(ranged(&mut f, LM), 206);
+        assert_eq!(ranged(&mut f, "\"5fee6600-e\""), 200);
+        assert_eq!(ranged(&mut f, "W/\"5fee6600-d\""), 200);
+        assert_eq!(ranged(&mut f, "Sat, 02 Jan 2021 00:00:00 GMT"), 200);
+        assert_eq!(ranged(&mut f, "junk"), 200);
+    }
+
+    #[test]
+    fn multipart_ranges_have_exact_length() {
+        let limits = CacheLimits {
+            max_file_size: 50,
+            ..CacheLimits::default()
+        };
+        let mut f = Fixture::with_limits(limits);
+        let digits: Vec<u8> = (0..100u8).map(|i| b'a' + i % 26).collect();
+        f.write("big.txt", &digits);
+        let r = f.with("/big.txt", &[("Range", "bytes=0-1, 10-12,-2")]);
+        assert_eq!(r.status, 206);
+        let ct = r.headers.content_type.as_ref().unwrap().as_str().to_owned();
+        let boundary = ct.strip_prefix("multipart/byteranges; boundary=").unwrap();
+        assert_eq!(boundary.len(), 20);
+        let b = body(&r);
+        assert_eq!(r.headers.content_length, b.len() as u64);
+        assert_eq!(r.headers.content_range, None);
+        let part = |range: &str, data: &str| {
+            format!(
+                "\r\n--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                 Content-Range: bytes {range}/100\r\n\r\n{data}"
+            )
+        };
+        let expected = part("0-1", "ab")
+            + &part("10-12", "klm")
+            + &part("98-99", "uv")
+            + &format!("\r\n--{boundary}--\r\n");
+        assert_eq!(String::from_utf8(b).unwrap(), expected);
+        // Overlapping ranges are coalesced into one: a plain 206.
+        let r = f.with("/big.txt", &[("Range", "bytes=5-9,0-6")]);
+        assert_eq!(r.headers.content_range.as_deref(), Some("bytes 0-9/100"));
+        assert_eq!(body(&r), &digits[..10]);
+    }
+
+    fn compressible_opts() -> SiteOptions {
+        SiteOptions::default()
+    }
+
+    #[test]
+    fn gzip_on_the_fly_is_cached_and_has_its_own_weak_etag() {
+        let mut f = Fixture::with_opts(compressible_opts());
+        let text = b"tapir serves text; ".repeat(40); // 760 bytes
+        f.write("page.html", &text);
+        let r = f.with("/page.html", &[("Accept-Encoding", "gzip, br")]);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers.content_encoding, Some("gzip"));
+        assert_eq!(r.headers.vary, Some("Accept-Encoding"));
+        assert_eq!(r.headers.accept_ranges, None);
+        assert_eq!(r.headers.etag.as_deref(), Some("W/\"5fee6600-2f8-gzip\""));
+        let z = body(&r);
+        assert_eq!(r.headers.content_length, z.len() as u64);
+        assert!(z.len() < text.len());
+        assert_eq!(gunzip(&z), text);
+        // Served from the compressed cache the second time.
+        let r2 = f.with("/page.html", &[("Accept-Encoding", "gzip")]);
+        assert_eq!(body(&r2), z);
+        let s = f.site.stats();
+        assert_eq!((s.compressions, s.gzip_bytes), (1, z.len()));
+        // Identity for clients that do not ask, still with Vary.
+        for ae in [
+            None,
+            Some("identity"),
+            Some("gzip;q=0"),
+            Some("identity;q=0"),
+        ] {
+            let fields: Vec<(&str, &str)> =
+                ae.map(|v| ("Accept-Encoding", v)).into_iter().collect();
+            let r = f.with("/page.html", &fields);
+            assert_eq!(r.headers.content_encoding, None, "{ae:?}");
+            assert_eq!(r.headers.vary, Some("Accept-Encoding"));
+            assert_eq!(r.headers.etag.as_deref(), Some("\"5fee6600-2f8\""));
+            assert_eq!(body(&r), text);
+        }
+        // Neither tag validates the other representation.
+        let gz = [
+            ("Accept-Encoding", "gzip"),
+            ("If-None-Match", "\"5fee6600-2f8\""),
+        ];
+        assert_eq!(f.with("/page.html", &gz).status, 200);
+        let id = [("If-None-Match", "W/\"5fee6600-2f8-gzip\"")];
+        assert_eq!(f.with("/page.html", &id).status, 200);
+        let gz = [
+            ("Accept-Encoding", "gzip"),
+            ("If-None-Match", "W/\"5fee6600-2f8-gzip\""),
+        ];
+        let r = f.with("/page.html", &gz);
+        assert_eq!(r.status, 304);
+        assert_eq!(r.headers.vary, Some("Accept-Encoding"));
+        // No ranges on the compressed body: the whole of it.
+        let r = f.with(
+            "/page.html",
+            &[("Accept-Encoding", "gzip"), ("Range", "bytes=0-9")],
+        );
+        assert_eq!((r.status, body(&r)), (200, z.clone()));
+        // A changed file is recompressed.
+        f.write("page.html", &b"changed! ".repeat(40));
+        let r = f.site.resolve(
+            &{
+                let mut q = Request::new(Method::Get, b"/page.html");
+                q.add_field(b"accept-encoding", b"gzip");
+                q
+            },
+            NOW + 1,
+        );
+        assert_eq!(gunzip(&body(&r)), b"changed! ".repeat(40));
+        assert_eq!(f.site.stats().compressions, 2);
+    }
+
+    #[test]
+    fn small_or_incompressible_files_do_not_vary() {
+        let mut f = Fixture::new();
+        f.write("pic.png", &[0u8; 1000]);
+        for path in ["/style.css", "/pic.png"] {
+            let r = f.with(path, &[("Accept-Encoding", "gzip")]);
+            assert_eq!((r.headers.content_encoding, r.headers.vary), (None, None));
+        }
+        let mut f = Fixture::with_opts(SiteOptions {
+            gzip: false,
+            ..SiteOptions::default()
+        });
+        f.write("page.html", &[b'x'; 1000]);
+        let r = f.with("/page.html", &[("Accept-Encoding", "gzip")]);
+        assert_eq!((r.headers.content_encoding, r.headers.vary), (None, None));
+    }
+
+    #[test]
+    fn gzip_static_serves_the_gz_file() {
+        let mut f = Fixture::new();
+        let js = b"function f() { return 1; }\n".repeat(20);
+        let gz = encoding::gzip(&js);
+        f.write("app.js", &js);
+        f.write("app.js.gz", &gz);
+        let r = f.with("/app.js", &[("Accept-Encoding", "gzip")]);
+        assert_eq!(
+            hdr(&r),
+            format!(
+                "200\nContent-Type: text/javascript; charset=utf-8\n\
+                 Content-Length: {}\nContent-Encoding: gzip\nLast-Modified: {LM}\n\
+                 ETag: \"5fee6600-{:x}\"\nVary: Accept-Encoding\nAccept-Ranges: bytes\n",
+                gz.len(),
+                gz.len()
+            )
+        );
+        assert_eq!(body(&r), gz);
+        assert_eq!(f.site.stats().compressions, 0);
+        // Ranges apply to the .gz bytes.
+        let r = f.with(
+            "/app.js",
+            &[("Accept-Encoding", "gzip"), ("Range", "bytes=0-1")],
+        );
+        assert_eq!((r.status, body(&r)), (206, gz[..2].to_vec()));
+        let r = f.with("/app.js", &[]);
+        assert_eq!((r.headers.content_encoding, body(&r)), (None, js.clone()));
+        assert_eq!(r.headers.vary, Some("Accept-Encoding"));
+        // A .gz outside the symlink policy is not used.
+        let mut f = Fixture::new();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("x.gz"), b"secret").unwrap();
+        f.write("b.txt", b"plain");
+        std::os::unix::fs::symlink(outside.path().join("x.gz"), f.dir.path().join("b.txt.gz"))
+            .unwrap();
+        let r = f.with("/b.txt", &[("Accept-Encoding", "gzip")]);
+        assert_eq!((r.status, body(&r)), (200, b"plain".to_vec()));
+        // gzip_static off: no Vary for a small file.
+        let mut f = Fixture::with_opts(SiteOptions {
+            gzip_static: false,
+            ..SiteOptions::default()
+        });
+        f.write("app.js", b"x");
+        f.write("app.js.gz", b"y");
+        let r = f.with("/app.js", &[("Accept-Encoding", "gzip")]);
+        assert_eq!((r.headers.vary, body(&r)), (None, b"x".to_vec()));
+    }
+
+    #[test]
+    fn redirects() {
+        let mut f = Fixture::with_opts(SiteOptions {
+            redirects: vec![
+                Redirect {
+                    from: "/old".into(),
+                    to: "/index.html".into(),
+                    status: 301,
+                },
+                Redirect {
+                    from: "/blog/*".into(),
+                    to: "https://blog.example/posts/".into(),
+                    status: 308,
+                },
+                Redirect {
+                    from: "/style.css".into(),
+                    to: "/s?v=2".into(),
+                    status: 302,
+                },
+            ],
+            ..SiteOptions::default()
+        });
+        let r = f.get("/old?a=1");
+        assert_eq!(r.status, 301);
+        assert_eq!(r.headers.location.as_deref(), Some("/index.html?a=1"));
+        assert!(r.headers.content_length > 0);
+        assert_eq!(f.get("/old/").status, 404);
+        let r = f.get("/blog/2020/a%20b?x#frag");
+        assert_eq!(r.status, 308);
+        assert_eq!(
+            r.headers.location.as_deref(),
+            Some("https://blog.example/posts/2020/a%20b?x")
+        );
+        let r = f.call(Method::Post, b"/blog/", NOW);
+        assert_eq!(r.status, 308);
+        assert_eq!(
+            r.headers.location.as_deref(),
+            Some("https://blog.example/posts/")
+        );
+        let r = f.get("/style.css?q=1");
+        assert_eq!(
+            (r.status, r.headers.location.as_deref()),
+            (302, Some("/s?v=2&q=1"))
+        );
+        assert_eq!(f.get("/blog").status, 404);
+    }
+
+    #[test]
+    fn dotfiles_are_hidden_unless_served() {
+        let mut f = Fixture::new();
+        f.write(".env", b"SECRET=1");
+        f.write(".git/config", b"x");
+        f.write("a/.hidden/b.txt", b"x");
+        f.write(".well-known/acme-challenge/tok", b"tok");
+        for p in [
+            "/.env",
+            "/.git/config",
+            "/a/.hidden/b.txt",
+            "/%2egit/config",
+        ] {
+            assert_eq!(f.get(p).status, 404, "{p}");
+        }
+        assert_eq!(body(&f.get("/.well-known/acme-challenge/tok")), b"tok");
+        let mut f = Fixture::with_opts(SiteOptions {
+            serve_dotfiles: true,
+            ..SiteOptions::default()
+        });
+        f.write(".env", b"SECRET=1");
+        assert_eq!(f.get("/.env").status, 200);
+    }
+
+    #[test]
+    fn symlink_policies() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), b"secret").unwrap();
+        let setup = |policy| {
+            let f = Fixture::with_opts(SiteOptions {
+                follow_symlinks: policy,
+                ..SiteOptions::default()
+            });
+            let link = |to: &Path, name: &str| {
+                std::os::unix::fs::symlink(to, f.dir.path().join(name)).unwrap()
+            };
+            link(&outside.path().join("secret"), "leak");
+            link(&f.dir.path().join("style.css"), "ok.css");
+            link(&f.dir.path().join("docs"), "docs2");
+            f
+        };
+        let mut f = setup(FollowSymlinks::Always);
+        assert_eq!(body(&f.get("/leak")), b"secret");
+        assert_eq!(body(&f.get("/ok.css")), b"body{}");
+        let mut f = setup(FollowSymlinks::InsideRoot);
+        assert_eq!(f.get("/leak").status, 403);
+        assert_eq!(body(&f.get("/ok.css")), b"body{}");
+        assert_eq!(body(&f.get("/docs2/")), b"docs");
+        let mut f = setup(FollowSymlinks::Never);
+        assert_eq!(f.get("/leak").status, 403);
+        assert_eq!(f.get("/ok.css").status, 403);
+        assert_eq!(f.get("/docs2/").status, 403);
+        assert_eq!(f.get("/docs2/index.html").status, 403);
+        assert_eq!(body(&f.get("/style.css")), b"body{}");
+    }
+
+    #[test]
+    fn index_list_and_autoindex() {
+        let mut f = Fixture::new();
+        f.write("old/index.htm", b"htm");
+        f.write("list/b.txt", b"b");
+        f.write("list/.secret", b"s");
+        assert_eq!(body(&f.get("/old/")), b"htm");
+        assert_eq!(f.get("/list/").status, 403);
+        let mut f = Fixture::with_opts(SiteOptions {
+            autoindex: true,
+            index: vec!["default.html".into()],
+            ..SiteOptions::default()
+        });
+        f.write("list/b.txt", b"b");
+        f.write("list/.secret", b"s");
+        let r = f.get("/list/");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers.content_type, Some(ContentType::HTML));
+        let html = String::from_utf8(body(&r)).unwrap();
+        assert!(html.contains("<a href=\"./b.txt\">b.txt</a>") && !html.contains("secret"));
+        // index.html is no longer an index name here: the root is listed.
+        assert!(String::from_utf8(body(&f.get("/")))
+            .unwrap()
+            .contains("index.html"));
+        assert_eq!(f.get("/nope/").status, 404);
+    }
+
+    #[test]
+    fn error_pages_keep_the_status() {
+        let mut f = Fixture::with_opts(SiteOptions {
+            error_pages: vec![
+                (404, "/errors/404.html".into()),
+                (403, "/missing.html".into()),
+            ],
+            ..SiteOptions::default()
+        });
+        f.write("errors/404.html", b"<p>lost</p>");
+        let r = f.get("/nope");
+        assert_eq!(r.status, 404);
+        assert_eq!(body(&r), b"<p>lost</p>");
+        assert_eq!(r.headers.content_length, 11);
+        assert_eq!(r.headers.etag, None);
+        let r = f.call(Method::Head, b"/nope", NOW);
+        assert_eq!((r.status, r.headers.content_length), (404, 11));
+        assert!(r.body.is_empty());
+        // A page that cannot be served: the built-in one.
+        fs::create_dir(f.dir.path().join("empty")).unwrap();
+        let r = f.get("/empty/");
+        assert_eq!(r.status, 403);
+        assert_eq!(body(&r), super::super::page(403).as_bytes());
+        assert_eq!(f.site.error_response(404, NOW).headers.content_length, 11);
+    }
+
+    #[test]
+    fn cache_rules_set_cache_control_and_expires() {
+        let mut f = Fixture::with_opts(SiteOptions {
+            expires: Expiry::MaxAge(60),
+            cache: vec![
+                CacheRule {
+                    pattern: "*.css".into(),
+                    expiry: Expiry::MaxAge(7 * 86400),
+                },
+                CacheRule {
+                    pattern: "*.bin".into(),
+                    expiry: Expiry::Off,
+                },
+            ],
+            ..SiteOptions::default()
+        });
+        let r = f.get("/style.css");
+        assert_eq!(r.headers.cache_control.as_deref(), Some("max-age=604800"));
+        assert_eq!(
+            r.headers.expires,
+            Some(HttpDate::from_unix_secs(NOW + 7 * 86400))
+        );
+        let r = f.with("/style.css", &[("If-None-Match", "\"5fee6600-6\"")]);
+        assert_eq!(r.status, 304);
+        assert_eq!(r.headers.cache_control.as_deref(), Some("max-age=604800"));
+        assert!(r.headers.expires.is_some());
+        let r = f.get("/index.html");
+        assert_eq!(r.headers.cache_control.as_deref(), Some("max-age=60"));
+        let r = f.get("/data.bin");
+        assert_eq!((r.headers.cache_control, r.headers.expires), (None, None));
+        // The Expires date follows the clock.
+        let r = f.call(Method::Get, b"/index.html", NOW + 5);
+        assert_eq!(r.headers.expires, Some(HttpDate::from_unix_secs(NOW + 65)));
+    }
+
+    #[test]
+    fn hot_requests_do_not_allocate() {
+        let mut f = Fixture::new();
+        f.write("page.html", &b"some text here ".repeat(70));
+        let mut gz = Request::new(Method::Get, b"/page.html");
+        gz.add_field(b"Accept-Encoding", b"gzip, deflate");
+        let plain = Request::new(Method::Get, b"/index.html");
+        let _ = f.site.resolve(&gz, NOW);
+        let _ = f.site.resolve(&plain, NOW);
+        let info = allocation_counter::measure(|| {
+            for _ in 0..50 {
+                let r = f.site.resolve(&gz, NOW);
+                assert_eq!(r.headers.content_encoding, Some("gzip"));
+                let r = f.site.resolve(&plain, NOW);
+                assert_eq!(r.status, 200);
+            }
+        });
+        assert_eq!(info.count_total, 0, "{info:?}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Arbitrary field bytes never panic `resolve`, and every answer is
+        /// self-consistent.
+        #[test]
+        fn arbitrary_request_fields_never_panic(
+            method in 0usize..4,
+            target in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            fields in proptest::collection::vec(
+                (0usize..7, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)),
+                0..6,
+            ),
+        ) {
+            thread_local! {
+                static FIX: std::cell::RefCell<Option<Fixture>> = const { std::cell::RefCell::new(None) };
+            }
+            const NAMES: [&[u8]; 7] = [
+                b"if-match", b"if-none-match", b"if-modified-since",
+                b"if-unmodified-since", b"range", b"if-range", b"accept-encoding",
+            ];
+            let method = [Method::Get, Method::Head, Method::Options, Method::Post][method];
+            let targets: [&[u8]; 3] = [b"/index.html", b"/page.html", &target];
+            FIX.with(|fix| {
+                let mut fix = fix.borrow_mut();
+                let f = fix.get_or_insert_with(|| {
+                    let f = Fixture::new();
+                    f.write("page.html", &b"0123456789".repeat(50));
+                    f
+                });
+                for t in targets {
+                    let mut req = Request::new(method, t);
+                    for (n, v) in &fields {
+                        req.add_field(NAMES[*n], v);
+                    }
+                    let r = f.site.resolve(&req, NOW);
+                    if method == Method::Get {
+                        assert_eq!(r.body.len(), match r.status {
+                            304 => 0,
+                            _ => r.headers.content_length,
+                        });
+                        let mut v = vec![0; r.body.len() as usize];
+                        assert!(r.body.read_at(0, &mut v).is_ok());
+                    }
+                    r.for_each_field(|_, v| assert!(v.iter().all(|b| (0x20..0x7f).contains(b))));
+                }
+            });
+        }
     }
 }

@@ -539,4 +539,71 @@ mod tests {
         assert_eq!(reason(431), "Request Header Fields Too Large");
         assert_eq!(reason(999), "");
     }
+
+    #[test]
+    fn request_fields_are_matched_trimmed_and_combined() {
+        let mut r = Request::new(Method::Get, b"/");
+        r.add_field(b"IF-NONE-MATCH", b" \"a\" ");
+        r.add_field(b"if-none-match", b"\"b\"\t");
+        r.add_field(b"Range", b"bytes=0-1");
+        r.add_field(b"Accept-Encoding", b"gzip");
+        r.add_field(b"X-Other", b"ignored");
+        r.add_field(b"If-Match", b"");
+        assert_eq!(r.if_none_match.as_deref(), Some(&b"\"a\", \"b\""[..]));
+        assert!(matches!(r.range, Some(Cow::Borrowed(b"bytes=0-1"))));
+        assert_eq!(r.accept_encoding.as_deref(), Some(&b"gzip"[..]));
+        assert_eq!(r.if_match.as_deref(), Some(&b""[..]));
+        assert_eq!(r.if_range, None);
+    }
+
+    #[test]
+    fn fields_in_order_and_no_length_on_204_304() {
+        let mut r = Response::error(404);
+        r.headers.etag = Some("\"x\"".into());
+        r.headers.allow = Some(ALLOW);
+        let mut seen = Vec::new();
+        r.for_each_field(|n, v| seen.push(format!("{n}: {}", String::from_utf8_lossy(v))));
+        assert_eq!(
+            seen,
+            [
+                "Content-Type: text/html; charset=utf-8".to_owned(),
+                format!("Content-Length: {}", page(404).len()),
+                "ETag: \"x\"".to_owned(),
+                "Allow: GET, HEAD, OPTIONS".to_owned(),
+            ]
+        );
+        for status in [204, 304] {
+            r.status = status;
+            let mut names = Vec::new();
+            r.for_each_field(|n, _| names.push(n));
+            assert!(!names.contains(&"Content-Length"), "{status}");
+        }
+    }
+
+    #[test]
+    fn parts_read_across_boundaries() {
+        let a: Rc<[u8]> = b"0123456789".to_vec().into();
+        let body = Body::parts(vec![
+            Part::Bytes {
+                bytes: a.clone(),
+                offset: 2,
+                len: 3,
+            },
+            Part::Bytes {
+                bytes: a,
+                offset: 7,
+                len: 3,
+            },
+        ]);
+        assert_eq!(body.len(), 6);
+        let mut v = [0; 4];
+        body.read_at(1, &mut v).unwrap();
+        assert_eq!(&v, b"3478");
+        assert!(body.read_at(3, &mut v).is_err());
+        let mut all = [0; 6];
+        body.read_at(0, &mut all).unwrap();
+        assert_eq!(&all, b"234789");
+        assert!(Body::Static(b"ab").read_at(1, &mut [0; 2]).is_err());
+        assert!(Body::Empty.read_at(0, &mut []).is_ok());
+    }
 }
