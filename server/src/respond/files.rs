@@ -8,7 +8,7 @@
 //! Order of decisions (each step may answer):
 //! 1. Unknown method: 501 (RFC 9110 §9.1). `OPTIONS *`: 204.
 //! 2. The target is percent-decoded, its query dropped and its path
-//!    normalised ([`super::path`]); `..` segments, NUL and backslashes are
+//!    normalised (`path`); `..` segments, NUL and backslashes are
 //!    400.
 //! 3. `[[http.redirect]]` rules, first match, for every known method.
 //! 4. `OPTIONS`: 204 with `Allow`; other known methods but GET/HEAD: 405.
@@ -24,8 +24,8 @@
 //!    types, at least `gzip_min_length` bytes, files held in memory only:
 //!    larger ones are sent identity rather than compressed on the event
 //!    loop).
-//! 8. Preconditions (RFC 9110 §13.2.2; [`super::cond`]): 304 or 412.
-//! 9. `Range` on GET (§14.2; [`super::range`]): 206, multipart 206, or 416;
+//! 8. Preconditions (RFC 9110 §13.2.2; `cond`): 304 or 412.
+//! 9. `Range` on GET (§14.2; `range`): 206, multipart 206, or 416;
 //!    not on an on-the-fly gzip body.
 //! 10. An error status with an `[http.error_page]` entry gets that file's
 //!     body, keeping the status.

@@ -1,17 +1,29 @@
 //! Protocol-neutral responses: what to answer, not how to frame it.
 //!
-//! Job: given a request's method and target, decide the status, the header
-//! values and where the body comes from. HTTP/1.1 (`conn::h1`) frames the
-//! result today; HTTP/2 will reuse it unchanged.
+//! Job: given a [`Request`] (method, target, and the header fields that
+//! shape a static response), decide the status, the header values and
+//! where the body comes from. HTTP/1.1 (`conn::h1`) frames the result
+//! today; HTTP/2 will reuse it unchanged: nothing here knows about framing,
+//! connection headers or field-name case on the wire.
+//!
+//! Parts: [`files`] (the site: lookup, cache, the order of decisions),
+//! `cond` (RFC 9110 §13 preconditions), `range` (§14 ranges and
+//! `multipart/byteranges`), `encoding` (gzip negotiation and compression),
+//! `path` (target normalisation), `autoindex` (listings), [`options`]
+//! (the configured behaviour).
 //!
 //! Contract:
-//! - [`Site::resolve`] never panics on any target bytes and never serves
+//! - [`Site::resolve`] never panics on any request bytes and never serves
 //!   anything outside the site root (see [`files`]).
+//! - A protocol fills a [`Request`] with [`Request::add_field`] for each
+//!   received field, writes the head with [`Response::for_each_field`], and
+//!   the body with [`Body::read_at`]; none of them allocates.
 //! - A [`Response`] owns everything it needs (`Rc` clones of cached bytes or
 //!   of an open file), so the connection can send it over many writes.
 //! - `headers.content_length` is the length of the selected representation.
 //!   For `HEAD` the body is [`Body::Empty`] while `content_length` still says
-//!   how long a `GET` body would be (RFC 9110 §9.3.2).
+//!   how long a `GET` body would be (RFC 9110 §9.3.2). 204 and 304 have no
+//!   body and no `Content-Length` field.
 //! - Nothing here reads a clock: the current second comes in as
 //!   `now_unix_secs`.
 
@@ -19,7 +31,7 @@ mod autoindex;
 mod cond;
 mod encoding;
 pub mod files;
-mod options;
+pub mod options;
 mod path;
 mod range;
 
