@@ -19,6 +19,7 @@
 //!
 //! Loading is the only I/O here: reading the file and checking `root`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
@@ -34,6 +35,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::conn::h1::{H1Settings, MAX_HEADERS_LIMIT};
+use crate::respond::{CacheRule, Expiry, FollowSymlinks, Redirect, SiteOptions};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +77,11 @@ pub struct HttpConfig {
     pub port: u16,
     /// Document root, absolute and canonical (`root`, default `"www"`).
     pub root: PathBuf,
+    /// How files are served: `index`, `autoindex`, `serve_dotfiles`,
+    /// `follow_symlinks`, `expires`, `gzip`, `gzip_min_length`,
+    /// `gzip_static`, `[[http.cache]]`, `[[http.redirect]]`,
+    /// `[http.error_page]` (defaults: [`SiteOptions::default`]).
+    pub site: SiteOptions,
     /// Idle time allowed between keep-alive requests (`keepalive_timeout`,
     /// default 15 s; `"0s"` turns keep-alive off).
     pub keepalive_timeout: Duration,
@@ -361,13 +368,17 @@ fn serde_error(
     err: serde_path_to_error::Error<toml::de::Error>,
 ) -> ConfigError {
     // `toml::Spanned` shows up in the path as private field names; drop them.
-    let key = err
-        .path()
-        .iter()
-        .map(|seg| seg.to_string())
-        .filter(|seg| !seg.starts_with("$__"))
-        .collect::<Vec<_>>()
-        .join(".");
+    let mut key = String::new();
+    for seg in err.path().iter().map(|seg| seg.to_string()) {
+        if seg.starts_with("$__") {
+            continue;
+        }
+        // Array elements read `http.redirect[0]`, not `http.redirect.[0]`.
+        if !key.is_empty() && !seg.starts_with('[') {
+            key.push('.');
+        }
+        key.push_str(&seg);
+    }
     let inner = err.into_inner();
     let line = inner.span().map_or(1, |span| line_of(text, span.start));
     let message = inner.message().trim().replace('\n', ": ");
@@ -429,6 +440,17 @@ struct RawNet {
 struct RawHttp {
     port: Opt<u16>,
     root: Opt<PathBuf>,
+    index: Opt<Vec<String>>,
+    autoindex: Opt<bool>,
+    serve_dotfiles: Opt<bool>,
+    follow_symlinks: Opt<String>,
+    expires: Opt<String>,
+    gzip: Opt<bool>,
+    gzip_min_length: Opt<u64>,
+    gzip_static: Opt<bool>,
+    cache: Vec<RawCacheRule>,
+    redirect: Vec<RawRedirect>,
+    error_page: BTreeMap<String, Spanned<String>>,
     keepalive_timeout: Opt<Dur>,
     keepalive_requests: Opt<u32>,
     header_timeout: Opt<Dur>,
@@ -438,6 +460,24 @@ struct RawHttp {
     max_headers: Opt<usize>,
     max_body_size: Opt<Size>,
     access_log: Opt<String>,
+}
+
+/// One `[[http.cache]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCacheRule {
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    max_age: Spanned<String>,
+}
+
+/// One `[[http.redirect]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedirect {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    status: Opt<u16>,
 }
 
 #[derive(Deserialize, Default)]
@@ -776,7 +816,8 @@ impl Checker<'_> {
         })
     }
 
-    fn http(&self, raw: RawHttp) -> Result<HttpConfig, ConfigError> {
+    fn http(&self, mut raw: RawHttp) -> Result<HttpConfig, ConfigError> {
+        let site = self.site(&mut raw)?;
         let port = Val::or(raw.port, 80);
         let root = Val::or(raw.root, PathBuf::from(DEFAULT_ROOT));
         let keepalive_timeout = dur_or(raw.keepalive_timeout, Duration::from_secs(15));
@@ -873,6 +914,7 @@ impl Checker<'_> {
         Ok(HttpConfig {
             port: port.value,
             root: resolved,
+            site,
             keepalive_timeout: keepalive_timeout.value,
             keepalive_requests: keepalive_requests.value,
             header_timeout: header_timeout.value,
@@ -891,6 +933,142 @@ impl Checker<'_> {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         }
+    }
+
+    /// The `[http]` keys that shape responses ([`SiteOptions`]).
+    fn site(&self, raw: &mut RawHttp) -> Result<SiteOptions, ConfigError> {
+        let d = SiteOptions::default();
+        let flag = |raw: Opt<bool>, default: bool| Val::or(raw, default).value;
+
+        let index = Val::or(
+            raw.index.take(),
+            d.index.iter().map(|s| s.to_string()).collect(),
+        );
+        for name in &index.value {
+            self.ensure(
+                is_file_name(name),
+                "http.index",
+                &index,
+                format!("{name:?} is not a file name (not empty, no '/', not \".\" or \"..\")"),
+            )?;
+        }
+
+        let follow = Val::or(raw.follow_symlinks.take(), "inside_root".to_owned());
+        let follow_symlinks = match follow.value.as_str() {
+            "always" => FollowSymlinks::Always,
+            "inside_root" => FollowSymlinks::InsideRoot,
+            "never" => FollowSymlinks::Never,
+            other => {
+                return Err(self.err(
+                    "http.follow_symlinks",
+                    &follow,
+                    format!("{other:?} is not one of \"always\", \"inside_root\", \"never\""),
+                ))
+            }
+        };
+
+        let expires = Val::or(raw.expires.take(), "off".to_owned());
+        let expires =
+            parse_expiry(&expires.value).map_err(|m| self.err("http.expires", &expires, m))?;
+
+        let mut cache = Vec::new();
+        for (i, rule) in std::mem::take(&mut raw.cache).into_iter().enumerate() {
+            let pattern = spanned(rule.pattern);
+            self.ensure(
+                is_file_name(&pattern.value),
+                &format!("http.cache[{i}].match"),
+                &pattern,
+                format!(
+                    "{:?} is not a file-name pattern like \"*.css\" (not empty, no '/')",
+                    pattern.value
+                ),
+            )?;
+            let max_age = spanned(rule.max_age);
+            let expiry = parse_expiry(&max_age.value)
+                .map_err(|m| self.err(&format!("http.cache[{i}].max_age"), &max_age, m))?;
+            cache.push(CacheRule {
+                pattern: pattern.value.into(),
+                expiry,
+            });
+        }
+
+        let mut redirects = Vec::new();
+        for (i, rule) in std::mem::take(&mut raw.redirect).into_iter().enumerate() {
+            let from = spanned(rule.from);
+            let f = &from.value;
+            let star = f.find('*');
+            self.ensure(
+                f.starts_with('/') && star.is_none_or(|s| s == f.len() - 1),
+                &format!("http.redirect[{i}].from"),
+                &from,
+                format!(
+                    "{f:?} must be a path starting with \"/\", or a prefix ending in \"*\" \
+                     (\"*\" only at the end)"
+                ),
+            )?;
+            let to = spanned(rule.to);
+            let t = &to.value;
+            self.ensure(
+                (t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://"))
+                    && t.bytes().all(|b| b.is_ascii_graphic()),
+                &format!("http.redirect[{i}].to"),
+                &to,
+                format!(
+                    "{t:?} must be an absolute path (\"/new\") or an http:// or https:// URL, \
+                     in visible ASCII (percent-encode the rest)"
+                ),
+            )?;
+            let status = Val::or(rule.status, 301);
+            self.ensure(
+                matches!(status.value, 301 | 302 | 303 | 307 | 308),
+                &format!("http.redirect[{i}].status"),
+                &status,
+                format!("{} is not one of 301, 302, 303, 307, 308", status.value),
+            )?;
+            redirects.push(Redirect {
+                from: from.value.into(),
+                to: to.value.into(),
+                status: status.value,
+            });
+        }
+
+        let mut error_pages = Vec::new();
+        for (code, page) in std::mem::take(&mut raw.error_page) {
+            let key = format!("http.error_page.{code}");
+            let page = spanned(page);
+            let status = code.parse::<u16>().ok().filter(|s| (400..=599).contains(s));
+            let Some(status) = status else {
+                return Err(self.err(
+                    &key,
+                    &page,
+                    format!("{code:?} is not an error status (400 to 599)"),
+                ));
+            };
+            let p = &page.value;
+            self.ensure(
+                p.starts_with('/')
+                    && p.bytes().all(|b| b.is_ascii_graphic())
+                    && !p.split('/').any(|seg| seg == ".."),
+                &key,
+                &page,
+                format!("{p:?} must be a path inside the root starting with \"/\", without \"..\""),
+            )?;
+            error_pages.push((status, page.value.into()));
+        }
+
+        Ok(SiteOptions {
+            index: index.value.into_iter().map(Into::into).collect(),
+            autoindex: flag(raw.autoindex.take(), d.autoindex),
+            serve_dotfiles: flag(raw.serve_dotfiles.take(), d.serve_dotfiles),
+            follow_symlinks,
+            expires,
+            cache,
+            gzip: flag(raw.gzip.take(), d.gzip),
+            gzip_min_length: Val::or(raw.gzip_min_length.take(), d.gzip_min_length).value,
+            gzip_static: flag(raw.gzip_static.take(), d.gzip_static),
+            redirects,
+            error_pages,
+        })
     }
 
     fn tcp(&self, raw: RawTcp) -> Result<TcpKeys, ConfigError> {
@@ -1061,6 +1239,30 @@ impl Checker<'_> {
     }
 }
 
+/// A required key's value with its span.
+fn spanned<T>(s: Spanned<T>) -> Val<T> {
+    let span = s.span();
+    Val {
+        value: s.into_inner(),
+        span: Some(span),
+    }
+}
+
+/// `"off"` or a duration (`"7d"`) for `expires` and `max_age`.
+fn parse_expiry(s: &str) -> Result<Expiry, String> {
+    if s == "off" {
+        return Ok(Expiry::Off);
+    }
+    humantime::parse_duration(s)
+        .map(|d| Expiry::MaxAge(d.as_secs()))
+        .map_err(|e| format!("invalid value {s:?} ({e}); write \"off\" or a duration like \"7d\""))
+}
+
+/// A single path segment: not empty, no `/`, not `.` or `..`.
+fn is_file_name(s: &str) -> bool {
+    !s.is_empty() && !s.contains('/') && s != "." && s != ".."
+}
+
 /// Lets one error site blame either of two differently typed values.
 trait Spannable {
     fn span(&self) -> Option<&Range<usize>>;
@@ -1125,6 +1327,7 @@ mod tests {
         assert_eq!(c.http.max_body_size, 1 << 20);
         assert_eq!(c.http.access_log, AccessLogTarget::Off);
         assert_eq!(H1Settings::from_config(&c.http), H1Settings::default());
+        assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.tcp, TcpKeys::default());
         assert_eq!(c.log.level, "info");
         assert_eq!(c.path, dir.conf());
@@ -1195,7 +1398,177 @@ level = "info,netstack=debug"
         assert_eq!(c.http.port, 80);
         assert_eq!(H1Settings::from_config(&c.http), H1Settings::default());
         assert_eq!(c.http.access_log, AccessLogTarget::Off);
+        assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.log, LogConfig::default());
+    }
+
+    #[test]
+    fn site_keys_are_read() {
+        let dir = Dir::new();
+        let c = dir
+            .parse(
+                r#"
+[http]
+index = ["default.htm"]
+autoindex = true
+serve_dotfiles = true
+follow_symlinks = "never"
+expires = "1h"
+gzip = false
+gzip_min_length = 1000
+gzip_static = false
+
+[[http.cache]]
+match = "*.css"
+max_age = "7d"
+
+[[http.cache]]
+match = "*.html"
+max_age = "off"
+
+[[http.redirect]]
+from = "/old"
+to = "/index.html"
+
+[[http.redirect]]
+from = "/blog/*"
+to = "https://blog.example/"
+status = 308
+
+[http.error_page]
+404 = "/errors/404.html"
+500 = "/errors/50x.html"
+"#,
+            )
+            .unwrap();
+        let s = c.http.site;
+        assert_eq!(s.index, vec![Box::from("default.htm")]);
+        assert!(s.autoindex && s.serve_dotfiles && !s.gzip && !s.gzip_static);
+        assert_eq!(s.follow_symlinks, FollowSymlinks::Never);
+        assert_eq!(s.expires, Expiry::MaxAge(3600));
+        assert_eq!(s.gzip_min_length, 1000);
+        assert_eq!(
+            s.cache,
+            vec![
+                CacheRule {
+                    pattern: "*.css".into(),
+                    expiry: Expiry::MaxAge(7 * 86400)
+                },
+                CacheRule {
+                    pattern: "*.html".into(),
+                    expiry: Expiry::Off
+                },
+            ]
+        );
+        assert_eq!(
+            s.redirects,
+            vec![
+                Redirect {
+                    from: "/old".into(),
+                    to: "/index.html".into(),
+                    status: 301
+                },
+                Redirect {
+                    from: "/blog/*".into(),
+                    to: "https://blog.example/".into(),
+                    status: 308
+                },
+            ]
+        );
+        assert_eq!(
+            s.error_pages,
+            vec![
+                (404, "/errors/404.html".into()),
+                (500, "/errors/50x.html".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn site_key_errors_name_line_and_key() {
+        let dir = Dir::new();
+        let cases: &[(&str, &str)] = &[
+            (
+                "[http]\nindex = [\"a/b\"]\n",
+                "DIR/tapir.toml:2: key `http.index`: \"a/b\" is not a file name \
+                 (not empty, no '/', not \".\" or \"..\")",
+            ),
+            (
+                "[http]\nfollow_symlinks = \"yes\"\n",
+                "DIR/tapir.toml:2: key `http.follow_symlinks`: \"yes\" is not one of \
+                 \"always\", \"inside_root\", \"never\"",
+            ),
+            (
+                "[http]\n\nexpires = \"soon\"\n",
+                "DIR/tapir.toml:3: key `http.expires`: invalid value \"soon\" (expected number \
+                 at 0); write \"off\" or a duration like \"7d\"",
+            ),
+            (
+                "[http]\ngzip_min_length = -1\n",
+                "DIR/tapir.toml:2: key `http.gzip_min_length`: invalid value: integer `-1`, \
+                 expected u64",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"css/*.css\"\nmax_age = \"1d\"\n",
+                "DIR/tapir.toml:2: key `http.cache[0].match`: \"css/*.css\" is not a \
+                 file-name pattern like \"*.css\" (not empty, no '/')",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\nmax_age = \"1d\"\n\
+                 [[http.cache]]\nmatch = \"*.js\"\nmax_age = \"forever\"\n",
+                "DIR/tapir.toml:6: key `http.cache[1].max_age`: invalid value \"forever\" \
+                 (expected number at 0); write \"off\" or a duration like \"7d\"",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\n",
+                "DIR/tapir.toml:1: key `http.cache[0]`: missing field `max_age`",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\nmax_age = \"1d\"\nexpires = \"1d\"\n",
+                "DIR/tapir.toml:4: key `http.cache[0].expires`: unknown key `expires`, \
+                 expected `match` or `max_age`",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"old\"\nto = \"/new\"\n",
+                "DIR/tapir.toml:2: key `http.redirect[0].from`: \"old\" must be a path \
+                 starting with \"/\", or a prefix ending in \"*\" (\"*\" only at the end)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a*b\"\nto = \"/new\"\n",
+                "DIR/tapir.toml:2: key `http.redirect[0].from`: \"/a*b\" must be a path \
+                 starting with \"/\", or a prefix ending in \"*\" (\"*\" only at the end)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a\"\nto = \"new page\"\n",
+                "DIR/tapir.toml:3: key `http.redirect[0].to`: \"new page\" must be an \
+                 absolute path (\"/new\") or an http:// or https:// URL, in visible ASCII \
+                 (percent-encode the rest)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a\"\nto = \"/b\"\n\n\
+                 [[http.redirect]]\nfrom = \"/c\"\nto = \"/d\"\nstatus = 304\n",
+                "DIR/tapir.toml:8: key `http.redirect[1].status`: 304 is not one of \
+                 301, 302, 303, 307, 308",
+            ),
+            (
+                "[http.error_page]\n404 = \"/e/404.html\"\n200 = \"/ok.html\"\n",
+                "DIR/tapir.toml:3: key `http.error_page.200`: \"200\" is not an error status \
+                 (400 to 599)",
+            ),
+            (
+                "[http.error_page]\n404 = \"errors/404.html\"\n",
+                "DIR/tapir.toml:2: key `http.error_page.404`: \"errors/404.html\" must be a \
+                 path inside the root starting with \"/\", without \"..\"",
+            ),
+            (
+                "[http.error_page]\n404 = \"/../404.html\"\n",
+                "DIR/tapir.toml:2: key `http.error_page.404`: \"/../404.html\" must be a \
+                 path inside the root starting with \"/\", without \"..\"",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(dir.err(text), *want, "{text}");
+        }
     }
 
     #[test]
@@ -1255,7 +1628,9 @@ level = "info,netstack=debug"
         assert_eq!(
             dir.err("[http]\nport = 80\n\nprot = 81\n"),
             "DIR/tapir.toml:4: key `http.prot`: unknown key `prot`, expected one of \
-             `port`, `root`, `keepalive_timeout`, `keepalive_requests`, `header_timeout`, \
+             `port`, `root`, `index`, `autoindex`, `serve_dotfiles`, `follow_symlinks`, \
+             `expires`, `gzip`, `gzip_min_length`, `gzip_static`, `cache`, `redirect`, \
+             `error_page`, `keepalive_timeout`, `keepalive_requests`, `header_timeout`, \
              `send_timeout`, `max_request_line`, `max_header_size`, `max_headers`, \
              `max_body_size`, `access_log`"
         );

@@ -40,7 +40,7 @@ use crate::access_log::{AccessLog, LogSink, FLUSH_AT};
 use crate::config::{AccessLogTarget, Config};
 use crate::conn::h1::{CloseState, H1Conn, H1Settings, ServeCtx};
 use crate::date::DateCache;
-use crate::respond::Site;
+use crate::respond::{CacheLimits, Site};
 
 const TAP: Token = Token(0);
 /// The signal pipe: SIGUSR1 reopens the access log, SIGUSR2 prints the
@@ -175,7 +175,11 @@ impl Driver {
         let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGTERM, SIGINT])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        let site = Site::new(config.http.root.clone())?;
+        let site = Site::with_options(
+            config.http.root.clone(),
+            config.http.site.clone(),
+            CacheLimits::default(),
+        )?;
         let clock = Clock::new();
         let mut date = DateCache::default();
         date.update(clock.start_unix);

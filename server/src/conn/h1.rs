@@ -36,7 +36,6 @@
 //!   head is formatted into a reused buffer and the body is an `Rc` clone.
 
 use std::mem::{self, MaybeUninit};
-use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
 use httparse::Status;
@@ -45,7 +44,7 @@ use tracing::{debug, trace};
 
 pub use super::{CloseState, ServeCtx};
 use crate::config::HttpConfig;
-use crate::respond::{reason, Body, Method, Response};
+use crate::respond::{reason, Body, Method, Request, Response};
 
 /// Upper bound of `max_headers`: the header array lives on the stack,
 /// uninitialised, so its size costs nothing per request.
@@ -557,11 +556,11 @@ impl H1Conn {
             };
         }
 
-        let resp = ctx.site.resolve(
-            Method::from_bytes(method.as_bytes()),
-            target.as_bytes(),
-            ctx.now_unix_secs,
-        );
+        let mut request = Request::new(Method::from_bytes(method.as_bytes()), target.as_bytes());
+        for h in req.headers.iter() {
+            request.add_field(h.name.as_bytes(), h.value);
+        }
+        let resp = ctx.site.resolve(&request, ctx.now_unix_secs);
         trace!(
             method,
             target,
@@ -656,25 +655,12 @@ impl H1Conn {
         w.extend_from_slice(reason(resp.status).as_bytes());
         w.extend_from_slice(b"\r\nServer: tapir\r\nDate: ");
         w.extend_from_slice(ctx.date.date().as_bytes());
-        if let Some(ct) = &resp.headers.content_type {
-            w.extend_from_slice(b"\r\nContent-Type: ");
-            w.extend_from_slice(ct.as_str().as_bytes());
-        }
-        w.extend_from_slice(b"\r\nContent-Length: ");
-        w.extend_from_slice(num.format(resp.headers.content_length).as_bytes());
-        if let Some(lm) = &resp.headers.last_modified {
-            w.extend_from_slice(b"\r\nLast-Modified: ");
-            w.extend_from_slice(lm.as_bytes());
-        }
-        if let Some(loc) = &resp.headers.location {
-            w.extend_from_slice(b"\r\nLocation: ");
-            // Never let a control byte split the header.
-            w.extend(loc.bytes().filter(|b| !b.is_ascii_control()));
-        }
-        if let Some(allow) = resp.headers.allow {
-            w.extend_from_slice(b"\r\nAllow: ");
-            w.extend_from_slice(allow.as_bytes());
-        }
+        resp.for_each_field(|name, value| {
+            w.extend_from_slice(b"\r\n");
+            w.extend_from_slice(name.as_bytes());
+            w.extend_from_slice(b": ");
+            w.extend_from_slice(value);
+        });
         if !keep {
             w.extend_from_slice(b"\r\nConnection: close");
         } else if version == 0 {
@@ -846,24 +832,7 @@ fn request_line_len(buf: &[u8]) -> usize {
 
 /// Copies body bytes `[sent, sent + dst.len())` into `dst`.
 fn copy_body(body: &Body, sent: u64, dst: &mut [u8]) -> std::io::Result<()> {
-    let from = usize::try_from(sent).unwrap_or(usize::MAX);
-    let src: &[u8] = match body {
-        Body::Empty => &[],
-        Body::Static(b) => b,
-        Body::Bytes(b) => b,
-        Body::File { file, offset, .. } => {
-            // pread: the file position is shared by every response using
-            // this cached file, so never use it.
-            return file.read_exact_at(dst, offset + sent);
-        }
-    };
-    match src.get(from..from + dst.len()) {
-        Some(s) => {
-            dst.copy_from_slice(s);
-            Ok(())
-        }
-        None => Err(std::io::ErrorKind::UnexpectedEof.into()),
-    }
+    body.read_at(sent, dst)
 }
 
 /// What the header fields say about framing and persistence.
@@ -1245,7 +1214,7 @@ mod tests {
         format!(
             "HTTP/1.1 200 OK\r\nServer: tapir\r\nDate: {DATE}\r\n\
              Content-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\
-             Last-Modified: {LM}\r\n{extra}\r\nhello"
+             Last-Modified: {LM}\r\nETag: \"5fee6600-5\"\r\nAccept-Ranges: bytes\r\n{extra}\r\nhello"
         )
     }
 
@@ -1351,7 +1320,7 @@ mod tests {
         h.send(b"DELETE /index.html HTTP/1.1\r\nHost: t\r\n\r\n");
         assert_eq!(
             h.take(),
-            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
         );
         assert_eq!(h.conn.close_state(), CloseState::Open);
     }
@@ -1706,14 +1675,14 @@ mod tests {
         h.send(&req);
         assert_eq!(
             h.take(),
-            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n") + &ok_index("")
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n") + &ok_index("")
         );
         // Body split across inputs, arriving after the response is written.
         let mut h = Harness::new();
         h.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
         assert_eq!(
             h.take(),
-            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
         );
         h.send(b"cd");
         h.send(GET_INDEX);
@@ -1726,7 +1695,8 @@ mod tests {
         let mut req = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         req.extend_from_slice(b"5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: y\r\n\r\n");
         req.extend_from_slice(GET_INDEX);
-        let expected = error("405 Method Not Allowed", "Allow: GET, HEAD\r\n") + &ok_index("");
+        let expected =
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n") + &ok_index("");
         h.send(&req);
         assert_eq!(h.take(), expected);
         let mut h = Harness::new();
@@ -1761,7 +1731,7 @@ mod tests {
             h.send(head);
             assert_eq!(
                 h.take(),
-                error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+                error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
             );
             h.send(body);
             assert_eq!(h.take(), "");
@@ -1828,7 +1798,7 @@ mod tests {
         assert_eq!(
             h.take(),
             "HTTP/1.1 100 Continue\r\n\r\n".to_owned()
-                + &error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+                + &error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
         );
         h.send(b"abc");
         h.send(GET_INDEX);
@@ -1866,7 +1836,7 @@ mod tests {
         let head = format!(
             "HTTP/1.1 200 OK\r\nServer: tapir\r\nDate: {DATE}\r\n\
              Content-Type: application/octet-stream\r\nContent-Length: {BIG}\r\n\
-             Last-Modified: {LM}\r\n\r\n"
+             Last-Modified: {LM}\r\nETag: \"5fee6600-4b000\"\r\nAccept-Ranges: bytes\r\n\r\n"
         );
         assert_eq!(&tx[..head.len()], head.as_bytes());
         let body = &tx[head.len()..];
@@ -1874,6 +1844,36 @@ mod tests {
         assert!(body.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
         assert_eq!(h.writes, (head.len() + BIG).div_ceil(1000));
         assert_eq!(h.conn.close_state(), CloseState::Open);
+    }
+
+    #[test]
+    fn multipart_ranges_are_streamed_in_pieces() {
+        let mut h = Harness::with(H1Settings::default(), 100);
+        h.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1,-2\r\n\r\n");
+        let tx = mem::take(&mut h.tx);
+        let text = String::from_utf8_lossy(&tx);
+        assert!(
+            text.starts_with("HTTP/1.1 206 Partial Content\r\n"),
+            "{text}"
+        );
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(tx.len() - head.len() - 4, len);
+        assert!(body.contains(&format!(
+            "Content-Range: bytes {}-{}/{BIG}",
+            BIG - 2,
+            BIG - 1
+        )));
+        assert!(h.writes > 2);
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+        // The connection goes on.
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
     }
 
     #[test]
