@@ -5,8 +5,11 @@
 //! anything else with an error an operator can act on.
 //!
 //! Contract:
-//! - Every table (`[net]`, `[http]`, `[tcp]`, `[log]`) and every key is
-//!   optional; `conf/tapir.toml` documents each key and its default.
+//! - Every table (`[net]`, `[http]`, `[http2]`, `[tcp]`, `[log]`) and every
+//!   key is optional; `conf/tapir.toml` documents each key and its default.
+//!   `[tls]` is optional too, but its absence means something: no TLS
+//!   listener (an empty `[tls]` table serves HTTPS on 443 with a generated
+//!   self-signed certificate).
 //! - Unknown keys, wrong types and bad values are errors. Their `Display` is
 //!   `PATH:LINE: key `table.key`: what is wrong`, where LINE is the line of
 //!   the offending key or value. A semantic error about a key the file does
@@ -50,6 +53,81 @@ pub struct Config {
     pub tcp: TcpKeys,
     /// `[log]`: tracing output.
     pub log: LogConfig,
+    /// `[tls]`: the HTTPS listener; `None` if the table is absent.
+    pub tls: Option<TlsKeys>,
+    /// `[http2]`: HTTP/2 limits (over TLS and h2c).
+    pub http2: Http2Keys,
+}
+
+/// `[tls]`: an HTTPS listener beside the plain one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsKeys {
+    /// TCP port of the TLS listener (`port`, default 443).
+    pub port: u16,
+    /// PEM certificate chain and PEM private key (`cert`, `key`): both or
+    /// neither; neither means a self-signed certificate generated at
+    /// start-up for `net.addr` and `localhost`.
+    pub cert_key: Option<(PathBuf, PathBuf)>,
+    /// More certificates chosen by SNI (`[[tls.sni]]` with `name`, `cert`,
+    /// `key`); a client naming none of them gets the default one.
+    pub sni: Vec<SniCert>,
+    /// Answer plain-port requests with 301 to `https://` (`redirect_http`,
+    /// default false).
+    pub redirect_http: bool,
+}
+
+/// One `[[tls.sni]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SniCert {
+    /// The server name (lower-case DNS name) this certificate is for.
+    pub name: String,
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `[http2]`: limits of the HTTP/2 connections (RFC 9113 §6.5.2 settings we
+/// advertise and the `h2` crate's abuse limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2Keys {
+    /// Detect the HTTP/2 preface on the plain port (h2c with prior
+    /// knowledge, RFC 9113 §3.3) (`h2c`, default true).
+    pub h2c: bool,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS (`max_concurrent_streams`, 128).
+    pub max_concurrent_streams: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE in bytes (`max_header_list_size`,
+    /// 16 KiB): bounds what HPACK may expand to (HPACK bomb).
+    pub max_header_list_size: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE for request bodies
+    /// (`initial_window_size`, 65535, the RFC default).
+    pub initial_window_size: u32,
+    /// SETTINGS_MAX_FRAME_SIZE we accept (`max_frame_size`, 16384).
+    pub max_frame_size: u32,
+    /// Streams the peer may reset before we accept them, then GOAWAY
+    /// (`max_pending_accept_reset_streams`, 20: Rapid Reset).
+    pub max_pending_accept_reset_streams: usize,
+    /// Streams we may reset for the peer's errors, then GOAWAY
+    /// (`max_local_error_reset_streams`, 1024).
+    pub max_local_error_reset_streams: usize,
+    /// A connection without open streams for this long gets GOAWAY and is
+    /// closed (`idle_timeout`, 3 min, nginx's `http2_idle_timeout`).
+    pub idle_timeout: Duration,
+}
+
+impl Default for Http2Keys {
+    fn default() -> Http2Keys {
+        Http2Keys {
+            h2c: true,
+            max_concurrent_streams: 128,
+            max_header_list_size: 16 * 1024,
+            initial_window_size: 65_535,
+            max_frame_size: 16_384,
+            max_pending_accept_reset_streams: 20,
+            max_local_error_reset_streams: 1024,
+            idle_timeout: Duration::from_secs(180),
+        }
+    }
 }
 
 /// `[net]`.
@@ -263,6 +341,8 @@ pub const HEADER_SIZE_MIN: u64 = 1024;
 pub const HEADER_SIZE_MAX: u64 = 1024 * 1024;
 /// Smallest accepted `http.max_request_line`.
 pub const REQUEST_LINE_MIN: u64 = 256;
+/// Upper bound of `http2.max_concurrent_streams`.
+pub const MAX_STREAMS_LIMIT: u32 = 10_000;
 /// RFC 1122 §4.2.3.2: an ACK must not be delayed by more than 0.5 s.
 pub const DELAYED_ACK_MAX: Duration = Duration::from_millis(500);
 
@@ -421,6 +501,40 @@ struct RawConfig {
     http: RawHttp,
     tcp: RawTcp,
     log: RawLog,
+    tls: Option<RawTls>,
+    http2: RawHttp2,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawTls {
+    port: Opt<u16>,
+    cert: Opt<PathBuf>,
+    key: Opt<PathBuf>,
+    redirect_http: Opt<bool>,
+    sni: Vec<RawSni>,
+}
+
+/// One `[[tls.sni]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSni {
+    name: Spanned<String>,
+    cert: Spanned<PathBuf>,
+    key: Spanned<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawHttp2 {
+    h2c: Opt<bool>,
+    max_concurrent_streams: Opt<u32>,
+    max_header_list_size: Opt<Size>,
+    initial_window_size: Opt<u32>,
+    max_frame_size: Opt<u32>,
+    max_pending_accept_reset_streams: Opt<usize>,
+    max_local_error_reset_streams: Opt<usize>,
+    idle_timeout: Opt<Dur>,
 }
 
 type Opt<T> = Option<Spanned<T>>;
@@ -715,12 +829,165 @@ impl Checker<'_> {
     }
 
     fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let http = self.http(raw.http)?;
+        let tls = match raw.tls {
+            Some(t) => Some(self.tls(t, http.port)?),
+            None => None,
+        };
         Ok(Config {
             path: self.path.to_owned(),
             net: self.net(raw.net)?,
-            http: self.http(raw.http)?,
+            http,
             tcp: self.tcp(raw.tcp)?,
             log: self.log(raw.log)?,
+            tls,
+            http2: self.http2(raw.http2)?,
+        })
+    }
+
+    /// `[tls]`: files must exist and hold PEM of the right kind, so a bad
+    /// path is reported here with its line rather than at start-up.
+    fn tls(&self, raw: RawTls, http_port: u16) -> Result<TlsKeys, ConfigError> {
+        let port = Val::or(raw.port, 443);
+        self.ensure(
+            port.value != 0,
+            "tls.port",
+            &port,
+            "port 0 cannot be listened on",
+        )?;
+        self.ensure(
+            port.value != http_port,
+            "tls.port",
+            &port,
+            format!("{} is http.port already", port.value),
+        )?;
+        let redirect_http = Val::or(raw.redirect_http, false).value;
+        let cert_key = match (raw.cert, raw.key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => {
+                let cert = self.pem_file("tls.cert", spanned(cert), PemKind::Certs)?;
+                let key = self.pem_file("tls.key", spanned(key), PemKind::Key)?;
+                Some((cert, key))
+            }
+            (Some(c), None) => {
+                return Err(self.err("tls.cert", &spanned(c), "needs tls.key beside it"))
+            }
+            (None, Some(k)) => {
+                return Err(self.err("tls.key", &spanned(k), "needs tls.cert beside it"))
+            }
+        };
+        let mut sni = Vec::new();
+        for (i, e) in raw.sni.into_iter().enumerate() {
+            let name = spanned(e.name);
+            let n = &name.value;
+            self.ensure(
+                !n.is_empty()
+                    && n.len() <= 253
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'),
+                &format!("tls.sni[{i}].name"),
+                &name,
+                format!("{n:?} is not a DNS name"),
+            )?;
+            sni.push(SniCert {
+                name: name.value.to_ascii_lowercase(),
+                cert: self.pem_file(
+                    &format!("tls.sni[{i}].cert"),
+                    spanned(e.cert),
+                    PemKind::Certs,
+                )?,
+                key: self.pem_file(&format!("tls.sni[{i}].key"), spanned(e.key), PemKind::Key)?,
+            });
+        }
+        Ok(TlsKeys {
+            port: port.value,
+            cert_key,
+            sni,
+            redirect_http,
+        })
+    }
+
+    /// Resolves a PEM file path and checks it holds what `kind` says.
+    fn pem_file(&self, key: &str, v: Val<PathBuf>, kind: PemKind) -> Result<PathBuf, ConfigError> {
+        let path = self.base_dir().join(&v.value);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| self.err(key, &v, format!("cannot read {}: {e}", path.display())))?;
+        let ok = match kind {
+            PemKind::Certs => rustls_pemfile::certs(&mut &bytes[..])
+                .collect::<Result<Vec<_>, _>>()
+                .is_ok_and(|c| !c.is_empty()),
+            PemKind::Key => matches!(rustls_pemfile::private_key(&mut &bytes[..]), Ok(Some(_))),
+        };
+        let what = match kind {
+            PemKind::Certs => "no PEM certificate",
+            PemKind::Key => "no PEM private key (PKCS#8, PKCS#1 or SEC1)",
+        };
+        self.ensure(ok, key, &v, format!("{} holds {what}", path.display()))?;
+        Ok(path)
+    }
+
+    fn http2(&self, raw: RawHttp2) -> Result<Http2Keys, ConfigError> {
+        let d = Http2Keys::default();
+        let max_concurrent_streams = Val::or(raw.max_concurrent_streams, d.max_concurrent_streams);
+        let list = Val::or(
+            raw.max_header_list_size,
+            Size(u64::from(d.max_header_list_size)),
+        );
+        let list = Val {
+            value: list.value.0,
+            span: list.span,
+        };
+        let window = Val::or(raw.initial_window_size, d.initial_window_size);
+        let frame = Val::or(raw.max_frame_size, d.max_frame_size);
+        let idle = dur_or(raw.idle_timeout, d.idle_timeout);
+        self.ensure(
+            (1..=MAX_STREAMS_LIMIT).contains(&max_concurrent_streams.value),
+            "http2.max_concurrent_streams",
+            &max_concurrent_streams,
+            format!("must be between 1 and {MAX_STREAMS_LIMIT}"),
+        )?;
+        self.ensure(
+            (1024..=HEADER_SIZE_MAX).contains(&list.value),
+            "http2.max_header_list_size",
+            &list,
+            format!("must be between 1024 and {HEADER_SIZE_MAX} bytes"),
+        )?;
+        // RFC 9113 §6.5.2: windows up to 2^31-1, frames 2^14..=2^24-1.
+        self.ensure(
+            window.value < (1 << 31),
+            "http2.initial_window_size",
+            &window,
+            "must be at most 2147483647 (RFC 9113 §6.5.2)",
+        )?;
+        self.ensure(
+            ((1 << 14)..=(1 << 24) - 1).contains(&frame.value),
+            "http2.max_frame_size",
+            &frame,
+            "must be between 16384 and 16777215 (RFC 9113 §6.5.2)",
+        )?;
+        self.ensure(
+            !idle.value.is_zero(),
+            "http2.idle_timeout",
+            &idle,
+            "must be longer than zero",
+        )?;
+        Ok(Http2Keys {
+            h2c: Val::or(raw.h2c, d.h2c).value,
+            max_concurrent_streams: max_concurrent_streams.value,
+            max_header_list_size: u32::try_from(list.value).unwrap_or(u32::MAX),
+            initial_window_size: window.value,
+            max_frame_size: frame.value,
+            max_pending_accept_reset_streams: Val::or(
+                raw.max_pending_accept_reset_streams,
+                d.max_pending_accept_reset_streams,
+            )
+            .value,
+            max_local_error_reset_streams: Val::or(
+                raw.max_local_error_reset_streams,
+                d.max_local_error_reset_streams,
+            )
+            .value,
+            idle_timeout: idle.value,
         })
     }
 
@@ -1239,6 +1506,13 @@ impl Checker<'_> {
     }
 }
 
+/// What a PEM file named in `[tls]` must hold.
+#[derive(Clone, Copy)]
+enum PemKind {
+    Certs,
+    Key,
+}
+
 /// A required key's value with its span.
 fn spanned<T>(s: Spanned<T>) -> Val<T> {
     let span = s.span();
@@ -1400,6 +1674,135 @@ level = "info,netstack=debug"
         assert_eq!(c.http.access_log, AccessLogTarget::Off);
         assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.log, LogConfig::default());
+        // The default config serves HTTPS with a generated certificate.
+        assert_eq!(
+            c.tls,
+            Some(TlsKeys {
+                port: 443,
+                cert_key: None,
+                sni: Vec::new(),
+                redirect_http: false,
+            })
+        );
+        assert_eq!(c.http2, Http2Keys::default());
+    }
+
+    #[test]
+    fn tls_and_http2_keys_are_read_and_checked() {
+        let dir = Dir::new();
+        assert_eq!(dir.parse("").unwrap().tls, None);
+        let (cert, key) = crate::tls_setup::generate(Ipv4Addr::new(10, 7, 0, 2)).unwrap();
+        let pem = |label: &str, der: &[u8]| {
+            use std::fmt::Write;
+            const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut out = format!("-----BEGIN {label}-----\n");
+            let mut line = String::new();
+            for chunk in der.chunks(3) {
+                let b = [
+                    chunk[0],
+                    *chunk.get(1).unwrap_or(&0),
+                    *chunk.get(2).unwrap_or(&0),
+                ];
+                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+                for i in 0..4 {
+                    if i <= chunk.len() {
+                        line.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+                    } else {
+                        line.push('=');
+                    }
+                }
+                if line.len() >= 64 {
+                    let _ = writeln!(out, "{line}");
+                    line.clear();
+                }
+            }
+            if !line.is_empty() {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = writeln!(out, "-----END {label}-----");
+            out
+        };
+        std::fs::write(dir.0.path().join("c.pem"), pem("CERTIFICATE", &cert)).unwrap();
+        std::fs::write(
+            dir.0.path().join("k.pem"),
+            pem("PRIVATE KEY", key.secret_der()),
+        )
+        .unwrap();
+        let c = dir
+            .parse(
+                r#"
+[tls]
+port = 8443
+cert = "c.pem"
+key = "k.pem"
+redirect_http = true
+[[tls.sni]]
+name = "WWW.example.org"
+cert = "c.pem"
+key = "k.pem"
+[http2]
+h2c = false
+max_concurrent_streams = 10
+max_header_list_size = "32k"
+initial_window_size = 1048576
+max_frame_size = 32768
+max_pending_accept_reset_streams = 5
+max_local_error_reset_streams = 50
+idle_timeout = "30s"
+"#,
+            )
+            .unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.port, 8443);
+        assert!(tls.redirect_http);
+        assert_eq!(
+            tls.cert_key,
+            Some((dir.0.path().join("c.pem"), dir.0.path().join("k.pem")))
+        );
+        assert_eq!(tls.sni[0].name, "www.example.org");
+        assert_eq!(
+            c.http2,
+            Http2Keys {
+                h2c: false,
+                max_concurrent_streams: 10,
+                max_header_list_size: 32 * 1024,
+                initial_window_size: 1 << 20,
+                max_frame_size: 32768,
+                max_pending_accept_reset_streams: 5,
+                max_local_error_reset_streams: 50,
+                idle_timeout: Duration::from_secs(30),
+            }
+        );
+        // The keys load into a working rustls configuration.
+        crate::tls_setup::server_config(&tls, Ipv4Addr::new(10, 7, 0, 2)).unwrap();
+
+        assert_eq!(
+            dir.err("[tls]\ncert = \"c.pem\"\n"),
+            "DIR/tapir.toml:2: key `tls.cert`: needs tls.key beside it"
+        );
+        assert_eq!(
+            dir.err("[tls]\ncert = \"k.pem\"\nkey = \"k.pem\"\n"),
+            "DIR/tapir.toml:2: key `tls.cert`: DIR/k.pem holds no PEM certificate"
+        );
+        assert!(dir
+            .err("[tls]\ncert = \"nope.pem\"\nkey = \"k.pem\"\n")
+            .starts_with("DIR/tapir.toml:2: key `tls.cert`: cannot read DIR/nope.pem"));
+        assert_eq!(
+            dir.err("[tls]\nport = 80\n"),
+            "DIR/tapir.toml:2: key `tls.port`: 80 is http.port already"
+        );
+        assert_eq!(
+            dir.err("[tls]\nbogus = 1\n"),
+            "DIR/tapir.toml:2: key `tls.bogus`: unknown key `bogus`, expected one of `port`, `cert`, `key`, `redirect_http`, `sni`"
+        );
+        assert_eq!(
+            dir.err("[http2]\nmax_frame_size = 100\n"),
+            "DIR/tapir.toml:2: key `http2.max_frame_size`: must be between 16384 and 16777215 (RFC 9113 §6.5.2)"
+        );
+        assert_eq!(
+            dir.err("[http2]\nmax_concurrent_streams = 0\n"),
+            "DIR/tapir.toml:2: key `http2.max_concurrent_streams`: must be between 1 and 10000"
+        );
     }
 
     #[test]
@@ -1637,7 +2040,7 @@ status = 308
         assert_eq!(
             dir.err("# comment\n[htp]\n"),
             "DIR/tapir.toml:2: key `htp`: unknown key `htp`, expected one of \
-             `net`, `http`, `tcp`, `log`"
+             `net`, `http`, `tcp`, `log`, `tls`, `http2`"
         );
         assert_eq!(
             dir.err("net.mtu = 1500\nnet.speed = 1\n"),

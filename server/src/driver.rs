@@ -13,7 +13,15 @@
 //!    deadline.
 //!
 //! Signals (as nginx): SIGUSR1 reopens the access log file (rotation),
-//! SIGUSR2 prints the counters, SIGTERM/SIGINT print them and stop.
+//! SIGUSR2 prints the counters, SIGTERM/SIGINT print them and stop. On
+//! SIGTERM/SIGINT, HTTP/2 connections first get GOAWAY and up to
+//! [`SHUTDOWN_GRACE`] to finish their open streams (RFC 9113 §6.8); no
+//! new connection is accepted meanwhile.
+//!
+//! Listeners: `[http] port` (HTTP/1.1, or h2c when the HTTP/2 preface
+//! comes first) and, with `[tls]`, `[tls] port` (TLS, then HTTP/2 or
+//! HTTP/1.1 by ALPN). The per-kind state machines are in [`crate::conn`];
+//! here they are one [`Proto`] each.
 //!
 //! Connections are netstack socket handles; mio tokens are only for real
 //! file descriptors (the TAP).
@@ -23,6 +31,7 @@ use std::collections::BinaryHeap;
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mio::unix::SourceFd;
@@ -37,10 +46,13 @@ use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, debug_span, info};
 
 use crate::access_log::{AccessLog, LogSink, FLUSH_AT};
+use crate::config::Http2Keys;
 use crate::config::{AccessLogTarget, Config};
-use crate::conn::h1::{CloseState, H1Conn, H1Settings, ServeCtx};
+use crate::conn::h1::{CloseState, H1Settings, ServeCtx};
+use crate::conn::tls::Outcome;
+use crate::conn::{HttpConn, Proto, TlsConn};
 use crate::date::DateCache;
-use crate::respond::{CacheLimits, Site};
+use crate::respond::{CacheLimits, Redirect, Site};
 
 const TAP: Token = Token(0);
 /// The signal pipe: SIGUSR1 reopens the access log, SIGUSR2 prints the
@@ -53,6 +65,29 @@ const MAX_FRAMES_PER_TURN: usize = 256;
 const MAX_FRAME: usize = 14 + 9000;
 /// Buffered access-log lines are written out at least this often.
 const LOG_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// How long HTTP/2 connections get to finish their streams after GOAWAY
+/// when tapir is stopped.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// TLS and HTTP/2 counters (the `Tls:` line of the statistics).
+#[derive(Debug, Default, Clone, Copy)]
+struct TlsStats {
+    /// Handshakes completed.
+    handshakes: u64,
+    /// ... of them resumed (ticket or session ID).
+    resumed: u64,
+    /// ... of them TLS 1.3 / TLS 1.2.
+    tls13: u64,
+    tls12: u64,
+    /// ... of them with ALPN `h2`.
+    alpn_h2: u64,
+    /// Handshakes rustls refused (an alert was sent).
+    failures: u64,
+    /// Handshakes the peer left unfinished (FIN, RST or timeout).
+    abandoned: u64,
+    /// HTTP/2 connections with prior knowledge on the plain port.
+    h2c: u64,
+}
 
 /// The wall and monotonic clocks, read only here.
 #[derive(Debug)]
@@ -88,7 +123,9 @@ impl Clock {
 #[derive(Debug)]
 struct Conn {
     handle: SocketHandle,
-    http: H1Conn,
+    http: Proto,
+    /// Counted as h2c already.
+    h2c_counted: bool,
     /// We asked the socket to close (FIN) or abort; waiting to release.
     closing: bool,
     /// Earliest deadline registered in the driver's timer heap.
@@ -106,6 +143,15 @@ pub struct Driver {
     settings: H1Settings,
     date: DateCache,
     http_port: u16,
+    /// `[tls]`: its port and rustls configuration.
+    tls: Option<(u16, Arc<rustls::ServerConfig>)>,
+    /// `[tls] redirect_http`: the plain port answers every request with
+    /// 301 to `https://` from this site instead of `site`.
+    redirect_site: Option<Site>,
+    http2: Http2Keys,
+    tls_stats: TlsStats,
+    /// SIGTERM/SIGINT arrived: stop once HTTP/2 streams are done or then.
+    stopping: Option<Instant>,
     /// Connections indexed by socket slot; the handle inside guards reuse.
     conns: Vec<Option<Conn>>,
     timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
@@ -150,17 +196,51 @@ impl Driver {
         iface_config.tcp = tcp_config(config);
         iface_config.max_tw_buckets = config.tcp.max_tw_buckets;
         let mut iface = Interface::new(iface_config);
+        let listen = ListenConfig {
+            backlog: config.tcp.backlog,
+            syn_backlog: config.tcp.syn_backlog,
+            syncookies: config.tcp.syncookies,
+            abort_on_overflow: config.tcp.abort_on_overflow,
+        };
         iface
-            .listen_with(
-                config.http.port,
-                ListenConfig {
-                    backlog: config.tcp.backlog,
-                    syn_backlog: config.tcp.syn_backlog,
-                    syncookies: config.tcp.syncookies,
-                    abort_on_overflow: config.tcp.abort_on_overflow,
-                },
-            )
+            .listen_with(config.http.port, listen)
             .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, e))?;
+        let tls = match &config.tls {
+            None => None,
+            Some(keys) => {
+                let server = crate::tls_setup::server_config(keys, net.addr)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                iface
+                    .listen_with(keys.port, listen)
+                    .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, e))?;
+                info!(port = keys.port, "TLS listening");
+                Some((keys.port, server))
+            }
+        };
+        let redirect_site = match &config.tls {
+            Some(keys) if keys.redirect_http => {
+                let mut opts = config.http.site.clone();
+                let authority = if keys.port == 443 {
+                    net.addr.to_string()
+                } else {
+                    format!("{}:{}", net.addr, keys.port)
+                };
+                opts.redirects.insert(
+                    0,
+                    Redirect {
+                        from: "/*".into(),
+                        to: format!("https://{authority}/").into(),
+                        status: 301,
+                    },
+                );
+                Some(Site::with_options(
+                    config.http.root.clone(),
+                    opts,
+                    CacheLimits::default(),
+                )?)
+            }
+            _ => None,
+        };
 
         let poll = Poll::new()?;
         poll.registry()
@@ -197,6 +277,11 @@ impl Driver {
             settings: H1Settings::from_config(&config.http),
             date,
             http_port: config.http.port,
+            tls,
+            redirect_site,
+            http2: config.http2,
+            tls_stats: TlsStats::default(),
+            stopping: None,
             conns: Vec::new(),
             timers: BinaryHeap::new(),
             rx_buf: vec![0; MAX_FRAME],
@@ -214,12 +299,23 @@ impl Driver {
     /// Print every counter to stderr, `netstat -s` style (see README,
     /// "Statistics").
     pub fn print_stats(&self) {
+        let t = &self.tls_stats;
         eprint!(
-            "tapir stats\n{}Server: OpenConnections {} TimeWaitBuckets {} TapWriteErrors {}\n",
+            "tapir stats\n{}Server: OpenConnections {} TimeWaitBuckets {} TapWriteErrors {}\n\
+             Tls: Handshakes {} Resumed {} Tls13 {} Tls12 {} AlpnH2 {} HandshakeFailures {} \
+             HandshakesAbandoned {} H2cConnections {}\n",
             self.iface.stats(),
             self.open_conns,
             self.iface.time_wait_buckets(),
-            self.tx_errors
+            self.tx_errors,
+            t.handshakes,
+            t.resumed,
+            t.tls13,
+            t.tls12,
+            t.alpn_h2,
+            t.failures,
+            t.abandoned,
+            t.h2c,
         );
     }
 
@@ -237,14 +333,26 @@ impl Driver {
             }
             self.serve_events(now);
             self.expire_conn_timers(now);
-            if self.open_conns < self.max_connections
-                && self.iface.accept_queue_len(self.http_port) > 0
-            {
-                // Room again after closes: take connections that waited.
-                self.accept_conns(now, self.http_port);
-                self.serve_events(now);
+            for port in self.ports() {
+                if self.open_conns < self.max_connections
+                    && self.stopping.is_none()
+                    && self.iface.accept_queue_len(port) > 0
+                {
+                    // Room again after closes: take connections that waited.
+                    self.accept_conns(now, port);
+                    self.serve_events(now);
+                }
             }
             self.dispatch(now);
+            if let Some(deadline) = self.stopping {
+                let streams_open = self.conns.iter().flatten().any(|c| c.http.is_h2());
+                if !streams_open || now >= deadline {
+                    self.print_stats();
+                    self.flush_access_log(self.clock.now());
+                    info!("stopped");
+                    return Ok(());
+                }
+            }
             let log_due = self.log_flushed_at + LOG_FLUSH_INTERVAL;
             if self.access_log.pending().len() >= FLUSH_AT
                 || (now >= log_due && !self.access_log.pending().is_empty())
@@ -260,10 +368,15 @@ impl Driver {
                 } else {
                     Some(self.log_flushed_at + LOG_FLUSH_INTERVAL)
                 };
-                let deadline = [self.iface.poll_at(), self.next_conn_timer(), log_at]
-                    .into_iter()
-                    .flatten()
-                    .min();
+                let deadline = [
+                    self.iface.poll_at(),
+                    self.next_conn_timer(),
+                    log_at,
+                    self.stopping,
+                ]
+                .into_iter()
+                .flatten()
+                .min();
                 let now = self.clock.now();
                 deadline.map(|at| at.saturating_duration_since(now))
             };
@@ -286,11 +399,15 @@ impl Driver {
                         info!("access log reopened");
                         continue;
                     }
-                    self.print_stats();
-                    if signal != SIGUSR2 {
-                        self.flush_access_log(self.clock.now());
-                        info!(signal, "stopping");
-                        return Ok(());
+                    if signal == SIGUSR2 {
+                        self.print_stats();
+                        continue;
+                    }
+                    if self.stopping.is_none() {
+                        info!(signal, "stopping: GOAWAY to HTTP/2 connections");
+                        let now = self.clock.now();
+                        self.stopping = Some(now + SHUTDOWN_GRACE);
+                        self.shutdown_conns(now);
                     }
                 }
             }
@@ -347,8 +464,37 @@ impl Driver {
         }
     }
 
+    /// The ports we listen on.
+    fn ports(&self) -> impl Iterator<Item = u16> {
+        std::iter::once(self.http_port).chain(self.tls.as_ref().map(|(p, _)| *p))
+    }
+
+    /// Server shutdown: every connection learns it (HTTP/2 sends GOAWAY).
+    fn shutdown_conns(&mut self, now: Instant) {
+        let handles: Vec<SocketHandle> = self.conns.iter().flatten().map(|c| c.handle).collect();
+        for handle in handles {
+            if let Some(Some(conn)) = self.conns.get_mut(handle.index() as usize) {
+                let unix_secs = self.clock.unix_secs(now);
+                let mut ctx = ServeCtx {
+                    site: &mut self.site,
+                    settings: &self.settings,
+                    date: &self.date,
+                    now_unix_secs: unix_secs,
+                    now,
+                    log: &mut self.access_log,
+                    peer: Ipv4Addr::UNSPECIFIED,
+                };
+                conn.http.shutdown(now, &mut ctx);
+            }
+            self.serve(now, handle);
+        }
+    }
+
     /// Accept waiting connections while under `max_connections`.
     fn accept_conns(&mut self, now: Instant, port: u16) {
+        if self.stopping.is_some() {
+            return;
+        }
         while self.open_conns < self.max_connections {
             let Some(handle) = self.iface.accept(port) else {
                 break;
@@ -362,14 +508,29 @@ impl Driver {
         if self.conns.len() <= index {
             self.conns.resize_with(index + 1, || None);
         }
-        debug_assert_eq!(
-            self.iface.socket(handle).map(|s| s.tuple().local.port),
-            Some(self.http_port)
-        );
+        let port = self.iface.socket(handle).map(|s| s.tuple().local.port);
+        let http = match &self.tls {
+            Some((tls_port, config)) if port == Some(*tls_port) => {
+                match TlsConn::new(now, config.clone(), &self.settings, self.http2) {
+                    Ok(c) => Proto::Tls(Box::new(c)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot start a TLS connection");
+                        self.iface.abort(handle);
+                        self.iface.release(handle);
+                        return;
+                    }
+                }
+            }
+            _ => {
+                let sniff = self.http2.h2c.then_some(&self.http2);
+                Proto::Plain(HttpConn::h1(now, &self.settings, sniff))
+            }
+        };
         self.open_conns += 1;
         self.conns[index] = Some(Conn {
             handle,
-            http: H1Conn::new(now, &self.settings),
+            http,
+            h2c_counted: false,
             closing: false,
             timer_at: None,
         });
@@ -402,11 +563,13 @@ impl Driver {
             iface,
             conns,
             site,
+            redirect_site,
             settings,
             date,
             timers,
             reset_timedout,
             access_log,
+            tls_stats,
             ..
         } = self;
         let Some(Some(conn)) = conns.get_mut(handle.index() as usize) else {
@@ -418,6 +581,10 @@ impl Driver {
         let peer = iface.socket(handle).map_or(Ipv4Addr::UNSPECIFIED, |s| {
             Ipv4Addr::from(s.tuple().remote.addr.0)
         });
+        let site = match (&conn.http, redirect_site.as_mut()) {
+            (Proto::Plain(_), Some(redirect)) => redirect,
+            _ => site,
+        };
         let mut ctx = ServeCtx {
             site,
             settings,
@@ -447,7 +614,7 @@ impl Driver {
                         Ok(0) => break,
                         Ok(_) => progress = true,
                         Err(RecvError::Finished) => {
-                            conn.http.handle_eof(now);
+                            conn.http.handle_eof(now, &mut ctx);
                             break;
                         }
                         Err(_) => {
@@ -478,6 +645,7 @@ impl Driver {
                 break;
             }
         }
+        count_outcome(tls_stats, conn);
         let state = iface.socket(handle).map(|s| s.state());
         if gone || matches!(state, None | Some(State::Closed)) {
             conn.http.handle_reset(&mut ctx);
@@ -546,6 +714,33 @@ impl std::fmt::Debug for Driver {
             .field("tap", &self.tap.name())
             .field("tx_errors", &self.tx_errors)
             .finish()
+    }
+}
+
+/// Counts a TLS handshake's outcome and h2c connections, once each.
+fn count_outcome(stats: &mut TlsStats, conn: &mut Conn) {
+    match &mut conn.http {
+        Proto::Tls(tls) => match tls.take_outcome() {
+            Some(Outcome::Done { tls13, resumed, h2 }) => {
+                stats.handshakes += 1;
+                stats.resumed += u64::from(resumed);
+                if tls13 {
+                    stats.tls13 += 1;
+                } else {
+                    stats.tls12 += 1;
+                }
+                stats.alpn_h2 += u64::from(h2);
+            }
+            Some(Outcome::Failed) => stats.failures += 1,
+            Some(Outcome::Abandoned) => stats.abandoned += 1,
+            None => {}
+        },
+        Proto::Plain(http) => {
+            if !conn.h2c_counted && http.is_h2() {
+                conn.h2c_counted = true;
+                stats.h2c += 1;
+            }
+        }
     }
 }
 

@@ -2,10 +2,11 @@
 //!
 //! - [`access_log`]: nginx "combined" lines, buffered; the driver writes them.
 //! - [`config`]: the typed configuration, errors with file:line and key.
-//! - [`conn`]: per-connection protocol state machines (HTTP/1.1), sans-IO.
+//! - [`conn`]: per-connection protocol state machines (HTTP/1.1, HTTP/2, TLS), sans-IO.
 //! - [`respond`]: protocol-neutral responses (files, MIME, errors).
 //! - [`date`]: the `Date` header, formatted once per second.
 //! - [`driver`]: the mio loop; the only code that reads the clock or touches the TAP.
+//! - [`tls_setup`]: the rustls configuration `[tls]` asks for (start-up only).
 #![deny(unsafe_code)]
 
 pub mod access_log;
@@ -14,3 +15,4 @@ pub mod conn;
 pub mod date;
 pub mod driver;
 pub mod respond;
+pub mod tls_setup;
