@@ -5,7 +5,8 @@
 # Usage (as root, on a fresh Debian/Ubuntu machine or this one):
 #   sudo bash scripts/test.sh
 #
-# Installs the tools the kernel tests drive (curl, wrk, ping, ...), then runs
+# Installs the tools the kernel tests drive (curl, wrk, ping, nghttp, h2load,
+# openssl, ...), then runs
 # cargo fmt --check, clippy -D warnings and cargo test. Stops at the first
 # failure. Network traffic stays inside namespaces the tests create.
 set -euo pipefail
@@ -33,7 +34,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     wrk curl nghttp2-client iproute2 iptables iputils-ping tcpdump hping3 \
-    nginx-light procps ca-certificates ethtool >/dev/null
+    nginx-light procps ca-certificates ethtool openssl >/dev/null
 
 # Namespaces left by an earlier test run that was killed before it could
 # clean up. Names are tapir-test-PID-N; skip those whose test process is alive
