@@ -277,6 +277,19 @@ fn tls13_and_tls12_serve_http1_byte_exact() {
 }
 
 #[test]
+fn pipelined_requests_in_one_record_are_all_answered() {
+    let (mut server, mut client) = tls_server(&rustls::version::TLS13);
+    let mut three = Vec::new();
+    for _ in 0..3 {
+        three.extend_from_slice(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    }
+    client.writer().write_all(&three).unwrap();
+    let got = tls_exchange(&mut server, &mut client);
+    let text = String::from_utf8_lossy(&got);
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 3, "{text}");
+}
+
+#[test]
 fn garbage_gets_an_alert_and_a_close_and_is_counted() {
     let (mut server, _client) = tls_server(&rustls::version::TLS13);
     let mut rx = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
@@ -727,4 +740,204 @@ fn h2_idle_timeout_sends_goaway_and_closes() {
     }
     assert_eq!(server.conn.close_state(), CloseState::CloseAfterFlush);
     assert!(!server.conn.wants_transmit());
+}
+
+// -- raw frames (h2spec-style checks of what is ours, not the crate's) -----
+
+/// One frame: length, type, flags, stream id, payload (RFC 9113 §4.1).
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// `GET /index.html` as an HPACK block of static-table references and one
+/// literal (RFC 7541 §6.1, §6.2.2).
+fn get_index_block() -> Vec<u8> {
+    let mut b = vec![0x82, 0x86, 0x04, 11];
+    b.extend_from_slice(b"/index.html");
+    b.extend_from_slice(&[0x01, 9]);
+    b.extend_from_slice(b"localhost");
+    b
+}
+
+/// The frames in `bytes`: (type, flags, stream, payload).
+fn frames(bytes: &[u8]) -> Vec<(u8, u8, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 9 <= bytes.len() {
+        let len = (usize::from(bytes[at]) << 16)
+            | (usize::from(bytes[at + 1]) << 8)
+            | usize::from(bytes[at + 2]);
+        let stream = u32::from_be_bytes(bytes[at + 5..at + 9].try_into().unwrap()) & 0x7fff_ffff;
+        out.push((
+            bytes[at + 3],
+            bytes[at + 4],
+            stream,
+            bytes[at + 9..at + 9 + len].to_vec(),
+        ));
+        at += 9 + len;
+    }
+    out
+}
+
+/// Sends the preface, `settings` and `rest`; returns the frames answered.
+fn raw_h2(
+    server: &mut Server,
+    settings: &[(u16, u32)],
+    rest: &[u8],
+) -> Vec<(u8, u8, u32, Vec<u8>)> {
+    let mut rx = super::H2_PREFACE.to_vec();
+    let mut p = Vec::new();
+    for (id, v) in settings {
+        p.extend_from_slice(&id.to_be_bytes());
+        p.extend_from_slice(&v.to_be_bytes());
+    }
+    rx.extend(frame(4, 0, 0, &p));
+    rx.extend(frame(4, 1, 0, &[]));
+    rx.extend_from_slice(rest);
+    while server.input(&mut rx) {}
+    assert!(rx.is_empty());
+    frames(&server.output())
+}
+
+#[test]
+fn window_of_one_byte_gets_a_one_byte_data_frame() {
+    // h2spec 6.9.1: SETTINGS_INITIAL_WINDOW_SIZE = 1, then a request.
+    let mut server = h2c_server();
+    let got = raw_h2(
+        &mut server,
+        &[(4, 1)],
+        &frame(1, 0x5, 1, &get_index_block()),
+    );
+    let data: Vec<_> = got.iter().filter(|f| f.0 == 0 && f.2 == 1).collect();
+    assert_eq!(data.len(), 1, "{got:?}");
+    assert_eq!(data[0].3, &INDEX[..1]);
+    assert!(
+        got.iter().any(|f| f.0 == 1 && f.2 == 1),
+        "HEADERS expected: {got:?}"
+    );
+    // A WINDOW_UPDATE lets the rest through, byte-exact.
+    let mut rx = frame(8, 0, 1, &1_000_000u32.to_be_bytes());
+    rx.extend(frame(8, 0, 0, &1_000_000u32.to_be_bytes()));
+    while server.input(&mut rx) {}
+    let more = frames(&server.output());
+    let rest: Vec<u8> = more
+        .iter()
+        .filter(|f| f.0 == 0)
+        .flat_map(|f| f.3.clone())
+        .collect();
+    assert_eq!(rest, &INDEX[1..]);
+    assert!(
+        more.iter().any(|f| f.0 == 0 && f.1 & 1 == 1),
+        "END_STREAM expected"
+    );
+}
+
+#[test]
+fn window_raised_after_headers_releases_data() {
+    // h2spec 6.9.2: window 0, request, then SETTINGS raising it to 1.
+    let mut server = h2c_server();
+    let got = raw_h2(
+        &mut server,
+        &[(4, 0)],
+        &frame(1, 0x5, 1, &get_index_block()),
+    );
+    assert!(
+        got.iter().all(|f| f.0 != 0),
+        "no DATA with a zero window: {got:?}"
+    );
+    let mut p = 4u16.to_be_bytes().to_vec();
+    p.extend_from_slice(&1u32.to_be_bytes());
+    let mut rx = frame(4, 0, 0, &p);
+    while server.input(&mut rx) {}
+    let got = frames(&server.output());
+    let data: Vec<_> = got.iter().filter(|f| f.0 == 0).collect();
+    assert_eq!(data.len(), 1, "{got:?}");
+    assert_eq!(data[0].3.len(), 1);
+}
+
+#[test]
+fn streams_over_the_limit_are_refused() {
+    // h2spec 5.1.2: with window 0 no response can finish; stream 129 is
+    // one too many.
+    let mut server = h2c_server();
+    let mut rest = Vec::new();
+    for i in 0..=128u32 {
+        rest.extend(frame(1, 0x5, 1 + 2 * i, &get_index_block()));
+    }
+    let got = raw_h2(&mut server, &[(4, 0)], &rest);
+    let resets: Vec<_> = got.iter().filter(|f| f.0 == 3).collect();
+    assert_eq!(resets.len(), 1, "{got:?}");
+    let code = u32::from_be_bytes(resets[0].3[..4].try_into().unwrap());
+    assert!(
+        code == 0x7 || code == 0x1,
+        "REFUSED_STREAM or PROTOCOL_ERROR, got {code}"
+    );
+    assert_eq!(resets[0].2, 1 + 2 * 128);
+}
+
+#[test]
+fn ping_is_acknowledged_and_post_gets_an_answer() {
+    let mut server = h2c_server();
+    let mut rest = frame(6, 0, 0, b"12345678");
+    // POST with a body: 405 comes back; the body's window is released.
+    let mut block = vec![0x83, 0x86, 0x84, 0x01, 9];
+    block.extend_from_slice(b"localhost");
+    rest.extend(frame(1, 0x4, 1, &block));
+    rest.extend(frame(0, 0x1, 1, &[b'x'; 100]));
+    let got = raw_h2(&mut server, &[], &rest);
+    assert!(
+        got.iter()
+            .any(|f| f.0 == 6 && f.1 == 1 && f.3 == b"12345678"),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().any(|f| f.0 == 1 && f.2 == 1),
+        "HEADERS expected: {got:?}"
+    );
+    let body: Vec<u8> = got
+        .iter()
+        .filter(|f| f.0 == 0 && f.2 == 1)
+        .flat_map(|f| f.3.clone())
+        .collect();
+    assert_eq!(body, crate::respond::page(405).as_bytes());
+}
+
+#[test]
+fn graceful_shutdown_lets_open_streams_finish() {
+    let mut server = h2c_server();
+    let got = raw_h2(
+        &mut server,
+        &[(4, 0)],
+        &frame(1, 0x5, 1, &get_index_block()),
+    );
+    assert!(got.iter().all(|f| f.0 != 0));
+    let now = server.now;
+    let (mut ctx, conn) = server.ctx();
+    conn.shutdown(now, &mut ctx);
+    let got = frames(&server.output());
+    assert!(got.iter().any(|f| f.0 == 7), "GOAWAY expected: {got:?}");
+    assert_eq!(server.conn.close_state(), CloseState::Open);
+    // The open stream still completes once the window allows.
+    let mut p = 4u16.to_be_bytes().to_vec();
+    p.extend_from_slice(&65535u32.to_be_bytes());
+    let mut rx = frame(4, 0, 0, &p);
+    // h2's graceful shutdown waits for a PING round trip.
+    rx.extend(frame(
+        6,
+        1,
+        0,
+        &[0x0b, 0x7b, 0xa2, 0xf0, 0x8b, 0x9b, 0xfe, 0x54],
+    ));
+    while server.input(&mut rx) {}
+    let got = frames(&server.output());
+    let body: Vec<u8> = got
+        .iter()
+        .filter(|f| f.0 == 0)
+        .flat_map(|f| f.3.clone())
+        .collect();
+    assert_eq!(body, INDEX, "{got:?}");
 }

@@ -201,6 +201,11 @@ impl TlsConn {
     pub fn poll_transmit(&mut self, ctx: &mut ServeCtx, out: &mut [u8]) -> usize {
         let mut n = 0;
         loop {
+            // Plaintext the HTTP side refused while busy (pipelined
+            // requests) is offered again as soon as it may want it.
+            if self.linger_until.is_none() {
+                self.deliver(ctx.now, ctx);
+            }
             while self.tls.wants_write() && n < out.len() {
                 let mut w = &mut out[n..];
                 match self.tls.write_tls(&mut w) {
@@ -251,6 +256,7 @@ impl TlsConn {
                 && self.linger_until.is_none()
                 && self.inner.as_ref().is_some_and(|i| {
                     i.wants_transmit()
+                        || !self.plaintext.is_empty()
                         || (!self.close_notify_queued
                             && i.close_state() == CloseState::CloseAfterFlush)
                 }))
