@@ -110,8 +110,8 @@ pub struct Http2Keys {
     /// Streams we may reset for the peer's errors, then GOAWAY
     /// (`max_local_error_reset_streams`, 1024).
     pub max_local_error_reset_streams: usize,
-    /// A connection without open streams for this long gets GOAWAY and is
-    /// closed (`idle_timeout`, 3 min, nginx's `http2_idle_timeout`).
+    /// A connection with no response to send for this long gets GOAWAY and
+    /// is closed (`idle_timeout`, 3 min, nginx's `http2_idle_timeout`).
     pub idle_timeout: Duration,
 }
 

@@ -28,12 +28,17 @@
 //!   (`SendStream::capacity`, RFC 9113 §5.2), and only while the transmit
 //!   side holds less than [`TX_HIGH`] bytes; a file is read with `pread` in
 //!   those pieces and never held whole.
-//! - Request bodies are read and their window released, then dropped.
+//! - A request with a body is answered once the body has ended (so the
+//!   stream stays open, and flow-controlled, while the client sends it);
+//!   the body is read and discarded, its window released. A body over
+//!   `max_body_size` is answered 413 at once, as in HTTP/1.1.
 //! - Limits from `[http2]` ([`Http2Keys`]) are the SETTINGS we send and the
 //!   `h2` crate's abuse limits (Rapid Reset, reset floods, CONTINUATION
 //!   and HPACK floods are bounded by `max_header_list_size`).
-//! - No open stream for `idle_timeout`: GOAWAY (graceful, RFC 9113 §6.8),
-//!   then close once the peer has seen it. [`H2Conn::shutdown`] does the
+//! - No response to send for `idle_timeout`: GOAWAY (graceful, RFC 9113
+//!   §6.8), then close once the peer has seen it and its streams are done,
+//!   or 10 s later regardless. A response body that makes no progress for
+//!   `send_timeout` aborts the connection. [`H2Conn::shutdown`] does the
 //!   same at once for a server shutdown and lets open streams finish.
 //! - Connection errors are answered by `h2` with GOAWAY and the error code
 //!   (RFC 9113 §5.4.1), then the connection closes after the flush.
@@ -254,12 +259,24 @@ impl std::fmt::Debug for State {
 /// A response being streamed.
 #[derive(Debug)]
 struct Stream {
-    send: SendStream<Bytes>,
+    /// The response head, until the request has ended and it is sent.
+    head: Option<(SendResponse<Bytes>, http::Response<()>)>,
+    /// The response body's stream, once the head is sent.
+    send: Option<SendStream<Bytes>>,
     body: Body,
     sent: u64,
     /// The request body, drained so its window is released.
     recv: Option<RecvStream>,
+    /// Request body bytes drained so far.
+    received: u64,
     log: LogLine,
+}
+
+impl Stream {
+    /// A response body is waiting for window (what the send timer watches).
+    fn sending(&self) -> bool {
+        self.send.is_some() && self.sent < self.body.len()
+    }
 }
 
 /// What the access log needs of one request (empty if the log is off).
@@ -308,7 +325,7 @@ pub struct H2Conn {
     close: CloseState,
     idle_timeout: Duration,
     send_timeout: Duration,
-    /// No stream open since then (idle timer), if none is.
+    /// No response body waiting to be sent since then (idle timer).
     idle_since: Option<Instant>,
     /// Last write progress while streams are open (send timeout).
     progress_at: Instant,
@@ -533,7 +550,9 @@ impl H2Conn {
             if matches!(self.state, State::Open(_)) && self.pipe.tx_len() < TX_HIGH {
                 self.feed_streams(&mut cx, ctx);
             }
-            if self.streams.is_empty() {
+            // Streams that only wait for the rest of a request body are
+            // idle as far as the timers go: nothing of ours is stuck.
+            if !self.streams.iter().any(Stream::sending) {
                 self.idle_since.get_or_insert(now);
             } else if self.idle_since.take().is_some() {
                 self.progress_at = now;
@@ -596,6 +615,21 @@ impl H2Conn {
         }
         let head = response_head(&resp, ctx);
         let end = resp.body.is_empty();
+        if !recv.is_end_stream() {
+            // The answer waits for the end of the request (RFC 9113 §8.1:
+            // the stream is "open" until then).
+            self.progress_at = now;
+            self.streams.push(Stream {
+                head: Some((respond, head)),
+                send: None,
+                body: resp.body,
+                sent: 0,
+                recv: Some(recv),
+                received: 0,
+                log,
+            });
+            return;
+        }
         let send = match respond.send_response(head, end) {
             Ok(send) => send,
             Err(e) => {
@@ -606,8 +640,7 @@ impl H2Conn {
                 return;
             }
         };
-        let recv = (!recv.is_end_stream()).then_some(recv);
-        if end && recv.is_none() {
+        if end {
             if ctx.log.enabled() {
                 log.record(ctx.log, ctx.peer, 0);
             }
@@ -615,10 +648,12 @@ impl H2Conn {
         }
         self.progress_at = now;
         self.streams.push(Stream {
-            send,
+            head: None,
+            send: Some(send),
             body: resp.body,
             sent: 0,
-            recv,
+            recv: None,
+            received: 0,
             log,
         });
     }
@@ -634,9 +669,16 @@ impl H2Conn {
                 loop {
                     match recv.poll_data(cx) {
                         Poll::Ready(Some(Ok(data))) => {
+                            s.received += data.len() as u64;
                             let _ = recv.flow_control().release_capacity(data.len());
                         }
-                        Poll::Ready(Some(Err(_)) | None) => {
+                        Poll::Ready(Some(Err(_))) => {
+                            // Reset or malformed: `h2` answered it already.
+                            s.recv = None;
+                            gone = true;
+                            break;
+                        }
+                        Poll::Ready(None) => {
                             s.recv = None;
                             break;
                         }
@@ -644,14 +686,36 @@ impl H2Conn {
                     }
                 }
             }
+            let limit = ctx.settings.max_body_size;
+            if s.head.is_some() && s.recv.is_some() && limit != 0 && s.received > limit {
+                debug!(
+                    received = s.received,
+                    limit, "request body over max_body_size; 413"
+                );
+                let resp = Response::error(413);
+                if let Some((respond, _)) = s.head.take() {
+                    s.head = Some((respond, response_head(&resp, ctx)));
+                }
+                s.log.status = 413;
+                s.body = resp.body;
+                s.recv = None;
+            }
+            if !gone && s.recv.is_none() {
+                if let Some((mut respond, head)) = s.head.take() {
+                    match respond.send_response(head, s.body.is_empty()) {
+                        Ok(send) => s.send = Some(send),
+                        Err(_) => gone = true,
+                    }
+                }
+            }
             let len = s.body.len();
-            if s.sent < len {
+            if let (false, Some(send)) = (gone, s.send.as_mut().filter(|_| s.sent < len)) {
                 let left = usize::try_from(len - s.sent).unwrap_or(usize::MAX);
-                s.send.reserve_capacity(left.min(CHUNK));
-                let mut cap = s.send.capacity();
+                send.reserve_capacity(left.min(CHUNK));
+                let mut cap = send.capacity();
                 if cap == 0 {
-                    match s.send.poll_capacity(cx) {
-                        Poll::Ready(Some(Ok(_))) => cap = s.send.capacity(),
+                    match send.poll_capacity(cx) {
+                        Poll::Ready(Some(Ok(_))) => cap = send.capacity(),
                         Poll::Ready(Some(Err(_)) | None) => gone = true,
                         Poll::Pending => {}
                     }
@@ -662,23 +726,23 @@ impl H2Conn {
                     match s.body.read_at(s.sent, &mut buf) {
                         Ok(()) => {
                             let last = s.sent + n as u64 == len;
-                            match s.send.send_data(Bytes::from(buf), last) {
+                            match send.send_data(Bytes::from(buf), last) {
                                 Ok(()) => s.sent += n as u64,
                                 Err(_) => gone = true,
                             }
                         }
                         Err(e) => {
                             debug!(error = %e, sent = s.sent, "response body unreadable; resetting stream");
-                            s.send.send_reset(h2::Reason::INTERNAL_ERROR);
+                            send.send_reset(h2::Reason::INTERNAL_ERROR);
                             gone = true;
                         }
                     }
                 }
-                if !gone && s.sent < len && s.send.poll_reset(cx).is_ready() {
+                if !gone && s.sent < len && send.poll_reset(cx).is_ready() {
                     gone = true;
                 }
             }
-            let body_done = s.sent == len;
+            let body_done = s.sent == len && s.head.is_none();
             if gone || (body_done && s.recv.is_none()) {
                 let s = self.streams.swap_remove(i);
                 if ctx.log.enabled() {

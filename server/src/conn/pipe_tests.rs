@@ -941,3 +941,58 @@ fn graceful_shutdown_lets_open_streams_finish() {
         .collect();
     assert_eq!(body, INDEX, "{got:?}");
 }
+
+#[test]
+fn a_request_is_answered_when_it_ends_and_its_stream_stays_open_meanwhile() {
+    // HEADERS without END_STREAM: no answer yet, and the stream is open, so
+    // a window overflow on it is the stream's error (RFC 9113 §6.9.1,
+    // h2spec 6.9.1/3).
+    let mut server = h2c_server();
+    let got = raw_h2(&mut server, &[], &frame(1, 0x4, 1, &get_index_block()));
+    assert!(
+        got.iter().all(|f| f.0 != 1 && f.0 != 0),
+        "no answer yet: {got:?}"
+    );
+    assert_eq!(
+        server.conn.poll_timeout(),
+        Some(server.now + Duration::from_secs(180)),
+        "waiting for a request body is idle, not a stalled send"
+    );
+    let mut rx = frame(8, 0, 1, &0x7fff_ffffu32.to_be_bytes());
+    rx.extend(frame(8, 0, 1, &0x7fff_ffffu32.to_be_bytes()));
+    while server.input(&mut rx) {}
+    let got = frames(&server.output());
+    let rst = got.iter().find(|f| f.0 == 3).expect("RST_STREAM");
+    assert_eq!(u32::from_be_bytes(rst.3[..4].try_into().unwrap()), 0x3);
+
+    // Another request whose body ends: answered then, byte-exact.
+    let mut rx = frame(1, 0x4, 3, &get_index_block());
+    rx.extend(frame(0, 0x0, 3, b"abc"));
+    while server.input(&mut rx) {}
+    assert!(frames(&server.output()).iter().all(|f| f.2 != 3));
+    let mut rx = frame(0, 0x1, 3, b"def");
+    while server.input(&mut rx) {}
+    let got = frames(&server.output());
+    assert!(got.iter().any(|f| f.0 == 1 && f.2 == 3), "{got:?}");
+    let body: Vec<u8> = got
+        .iter()
+        .filter(|f| f.0 == 0 && f.2 == 3)
+        .flat_map(|f| f.3.clone())
+        .collect();
+    assert_eq!(body, INDEX);
+}
+
+#[test]
+fn a_request_body_over_max_body_size_is_413() {
+    let mut server = h2c_server();
+    server.settings.max_body_size = 100;
+    let mut rest = frame(1, 0x4, 1, &get_index_block());
+    rest.extend(frame(0, 0x0, 1, &[b'x'; 150]));
+    let got = raw_h2(&mut server, &[], &rest);
+    let body: Vec<u8> = got
+        .iter()
+        .filter(|f| f.0 == 0 && f.2 == 1)
+        .flat_map(|f| f.3.clone())
+        .collect();
+    assert_eq!(body, crate::respond::page(413).as_bytes());
+}
