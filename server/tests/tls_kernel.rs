@@ -319,3 +319,32 @@ fn redirect_http_sends_plain_requests_to_https() {
     assert_eq!(what, "2 200");
     assert_eq!(body, www_file("index.html"));
 }
+
+/// h2spec-style checks (`tests/h2checks.py`: raw frames from Python's
+/// standard library) over h2c and TLS; every one must pass. The checks
+/// where the `h2` crate deviates from the RFCs are not among them.
+#[test]
+fn h2spec_style_checks_pass_over_h2c_and_tls() {
+    require_root!();
+    let ns = Netns::new("tapir-test");
+    let _tapir = Tapir::start(&ns, &tls_config(""));
+    let script = common::repo_root().join("server/tests/h2checks.py");
+    let index = common::www_root().join("index.html");
+    for (port, mode) in [("80", "h2c"), ("443", "tls")] {
+        let out = ns.exec(&[
+            "python3",
+            script.to_str().unwrap(),
+            TAPIR_ADDR,
+            port,
+            mode,
+            index.to_str().unwrap(),
+        ]);
+        let report = text(&out.stdout);
+        eprintln!("{report}");
+        assert!(
+            out.status.success() && !report.contains("FAIL"),
+            "h2checks over {mode}:\n{report}{}",
+            text(&out.stderr)
+        );
+    }
+}
