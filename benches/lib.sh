@@ -154,7 +154,8 @@ build_tapir() {
     TAPIR_BIN=$BENCH_REPO/target/release/tapir
 }
 
-# tapir_conf PATH KEEPALIVE_TIMEOUT — a config like the kernel tests', serving $WORK/www.
+# tapir_conf PATH KEEPALIVE_TIMEOUT — a config like the kernel tests', serving $WORK/www,
+# with $TAPIR_EXTRA_CONF (more tables) appended.
 tapir_conf() {
     cat >"$1" <<EOF
 [net]
@@ -168,6 +169,7 @@ port = 80
 root = "$WORK/www"
 keepalive_timeout = "$2"
 keepalive_requests = 1000
+${TAPIR_EXTRA_CONF:-}
 EOF
 }
 
@@ -210,7 +212,7 @@ nginx_net() {
     wait_ping "$NGINX_CLI_NS" "$NGINX_ADDR" "nginx-srv veth" || die "veth pair does not work"
 }
 
-# nginx_conf PATH KEEPALIVE_TIMEOUT
+# nginx_conf PATH KEEPALIVE_TIMEOUT — with $NGINX_EXTRA_CONF (more server blocks) in http {}
 nginx_conf() {
     local mime='types { text/html html; text/css css; application/javascript js; }'
     [[ -f /etc/nginx/mime.types ]] && mime='include /etc/nginx/mime.types;'
@@ -242,6 +244,7 @@ http {
         root $WORK/www;
         index index.html;
     }
+    ${NGINX_EXTRA_CONF:-}
 }
 EOF
 }

@@ -347,8 +347,8 @@ impl std::fmt::Debug for H2Conn {
 
 impl H2Conn {
     /// A connection whose first bytes (the client preface, RFC 9113 §3.4)
-    /// are about to arrive through [`H2Conn::handle_input`].
-    /// A response that makes no write progress for `send_timeout` aborts
+    /// are about to arrive through [`H2Conn::handle_input`]. A response
+    /// that makes no write progress for `send_timeout` aborts
     /// the connection.
     pub fn new(now: Instant, keys: &Http2Keys, send_timeout: Duration) -> H2Conn {
         let pipe = Pipe::default();
@@ -415,10 +415,17 @@ impl H2Conn {
         if n > 0 {
             self.progress_at = now;
         }
+        // Refill the transmit side for next time: with it drained to below
+        // TX_HIGH by this call, the streams must be fed again now, or
+        // `wants_transmit()` would be false with bodies still to send.
+        if self.pipe.tx_len() < TX_HIGH {
+            self.drive(now, ctx);
+        }
         n
     }
 
-    /// True while frames wait to be written or `h2` asked to run again.
+    /// True while frames wait to be written or `h2` asked to run again (a
+    /// stream with capacity to fill sets the flag too).
     pub fn wants_transmit(&self) -> bool {
         self.pipe.tx_len() > 0 || (self.flag.is_set() && !matches!(self.state, State::Done))
     }
@@ -558,6 +565,17 @@ impl H2Conn {
                 self.progress_at = now;
             }
             if !again && !self.flag.is_set() {
+                trace!(
+                    tx = self.pipe.tx_len(),
+                    streams = self.streams.len(),
+                    sending = self.streams.iter().filter(|s| s.sending()).count(),
+                    capacity = self
+                        .streams
+                        .iter()
+                        .filter_map(|s| s.send.as_ref().map(|t| t.capacity()))
+                        .sum::<usize>(),
+                    "http2 drive idle"
+                );
                 return;
             }
         }
@@ -582,6 +600,10 @@ impl H2Conn {
         ctx: &mut ServeCtx,
     ) {
         self.served += 1;
+        if self.idle_since.is_some() {
+            // A request is activity even if its answer is done at once.
+            self.idle_since = Some(now);
+        }
         let (parts, recv) = req.into_parts();
         let target = parts
             .uri
@@ -713,11 +735,17 @@ impl H2Conn {
                 let left = usize::try_from(len - s.sent).unwrap_or(usize::MAX);
                 send.reserve_capacity(left.min(CHUNK));
                 let mut cap = send.capacity();
-                if cap == 0 {
+                // Until there is capacity or the waker is registered: a
+                // Ready that reports an increase already spent leaves no
+                // waker behind, and the next increase would go unnoticed.
+                while cap == 0 {
                     match send.poll_capacity(cx) {
                         Poll::Ready(Some(Ok(_))) => cap = send.capacity(),
-                        Poll::Ready(Some(Err(_)) | None) => gone = true,
-                        Poll::Pending => {}
+                        Poll::Ready(Some(Err(_)) | None) => {
+                            gone = true;
+                            break;
+                        }
+                        Poll::Pending => break,
                     }
                 }
                 let n = cap.min(left).min(CHUNK);
@@ -738,8 +766,30 @@ impl H2Conn {
                         }
                     }
                 }
-                if !gone && s.sent < len && send.poll_reset(cx).is_ready() {
-                    gone = true;
+                if !gone && s.sent < len {
+                    if send.poll_reset(cx).is_ready() {
+                        gone = true;
+                    } else {
+                        // More to send: ask for the next piece now and leave
+                        // a waker with `h2` (or come back at once if the
+                        // capacity is there already), so that capacity
+                        // freed by writing this piece out is noticed.
+                        let left = usize::try_from(len - s.sent).unwrap_or(usize::MAX);
+                        send.reserve_capacity(left.min(CHUNK));
+                        while send.capacity() == 0 {
+                            match send.poll_capacity(cx) {
+                                Poll::Ready(Some(Ok(_))) => {}
+                                Poll::Ready(Some(Err(_)) | None) => {
+                                    gone = true;
+                                    break;
+                                }
+                                Poll::Pending => break,
+                            }
+                        }
+                        if send.capacity() > 0 {
+                            self.flag.0.store(true, Ordering::Release);
+                        }
+                    }
                 }
             }
             let body_done = s.sent == len && s.head.is_none();

@@ -996,3 +996,86 @@ fn a_request_body_over_max_body_size_is_413() {
         .collect();
     assert_eq!(body, crate::respond::page(413).as_bytes());
 }
+
+#[test]
+fn tls_without_alpn_takes_prior_knowledge_http2() {
+    let (mut server, client) = tls_server_alpn(&rustls::version::TLS13, &[]);
+    let mut h2 = H2Client::connect(
+        &mut server,
+        Transport::Tls(Box::new(client)),
+        h2::client::Builder::new(),
+    );
+    let (head, body) = h2.get(&mut server, get("/index.html"));
+    assert_eq!(head.status, 200);
+    assert_eq!(body, INDEX);
+    assert!(server.conn.is_h2());
+}
+
+#[test]
+fn h2_large_windows_and_socket_sized_writes_never_stall() {
+    // h2load's shape: 1 GiB windows (no WINDOW_UPDATE ever needed), several
+    // large bodies at once, and writes as large as the transmit side, so a
+    // write can drain it exactly; the next pieces must still be fed.
+    for out_size in [super::h2::TX_HIGH, 4096, 65536] {
+        let mut server = h2c_server();
+        server.out_size = out_size;
+        let mut b = h2::client::Builder::new();
+        b.initial_window_size((1 << 30) - 1)
+            .initial_connection_window_size((1 << 30) - 1);
+        let mut client = H2Client::connect(&mut server, Transport::Plain, b);
+        let mut futs = Vec::new();
+        for _ in 0..8 {
+            let mut send = client.send.clone();
+            client.run_until(&mut server, |cx| {
+                matches!(send.poll_ready(cx), Poll::Ready(Ok(())))
+            });
+            futs.push(send.send_request(get("/big.bin"), true).unwrap().0);
+        }
+        let big = big_body(BIG_LEN);
+        for mut fut in futs {
+            let mut resp = None;
+            client.run_until(&mut server, |cx| match Pin::new(&mut fut).poll(cx) {
+                Poll::Ready(r) => {
+                    resp = Some(r.unwrap());
+                    true
+                }
+                Poll::Pending => false,
+            });
+            let mut body = resp.unwrap().into_body();
+            let mut bytes = Vec::new();
+            client.run_until(&mut server, |cx| loop {
+                match body.poll_data(cx) {
+                    Poll::Ready(Some(Ok(d))) => {
+                        let _ = body.flow_control().release_capacity(d.len());
+                        bytes.extend_from_slice(&d);
+                    }
+                    Poll::Ready(None) => return true,
+                    Poll::Ready(Some(Err(e))) => panic!("{e}"),
+                    Poll::Pending => return false,
+                }
+            });
+            assert!(bytes == big, "out_size {out_size}: {} bytes", bytes.len());
+        }
+    }
+}
+
+#[test]
+fn tls_makes_progress_in_any_room() {
+    // The driver offers the send ring's contiguous free space, which can be
+    // a few bytes at the wrap; every call must still move the stream on.
+    for out_size in [1, 100, 511, 4100, 16_500] {
+        let (mut server, mut client) = tls_server(&rustls::version::TLS13);
+        server.out_size = out_size;
+        client
+            .writer()
+            .write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let got = tls_exchange(&mut server, &mut client);
+        let (_, body) = split_response(&got);
+        assert!(
+            body == big_body(BIG_LEN),
+            "out_size {out_size}: {} bytes",
+            body.len()
+        );
+    }
+}

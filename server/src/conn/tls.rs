@@ -11,10 +11,13 @@
 //!   connection consumes them. While it does not (a response in flight),
 //!   further records stay in the TCP socket: backpressure reaches the peer.
 //! - The HTTP connection is created when the handshake completes: ALPN `h2`
-//!   makes it HTTP/2 (RFC 9113 §3.2), anything else HTTP/1.1 (RFC 7301).
+//!   makes it HTTP/2 (RFC 9113 §3.2), `http/1.1` HTTP/1.1 (RFC 7301), and
+//!   no ALPN HTTP/1.1 unless the HTTP/2 preface comes first.
 //! - Output: pending records (handshake, alerts) go first; then plaintext
-//!   is pulled from the HTTP connection only as far as the caller's buffer
-//!   has room for its record, so rustls never buffers more than a record.
+//!   is pulled from the HTTP connection in records sized to the caller's
+//!   room (at least [`MIN_RECORD`]); a record that does not fit waits in
+//!   rustls and goes first next time, so rustls never buffers more than a
+//!   record, and any room, however small, makes progress.
 //! - A handshake or record error: the alert rustls queued is sent, then
 //!   the connection lingers: input is read and discarded for up to
 //!   [`LINGER`] or until the peer's FIN, and only then closes
@@ -47,9 +50,9 @@ const RECORD_MAX: usize = 16 * 1024;
 const RECORD_OVERHEAD: usize = 64;
 /// How long a failed connection reads and discards input before closing.
 pub const LINGER: Duration = Duration::from_secs(1);
-/// Less room than this in the caller's buffer: wait rather than send a
-/// tiny record.
-const MIN_ROOM: usize = 512;
+/// Smallest record made when the caller's buffer has less room than that;
+/// the rest of the record waits in rustls.
+pub const MIN_RECORD: usize = 4096;
 
 /// How a handshake ended, reported once per connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,10 +226,17 @@ impl TlsConn {
                 break;
             };
             let room = out.len() - n;
-            if room < MIN_ROOM {
+            if room == 0 {
                 break;
             }
-            let k = (room - RECORD_OVERHEAD).min(RECORD_MAX);
+            // A record sized to the room (at least MIN_RECORD): what does
+            // not fit stays in rustls (one record at most) and goes first
+            // next time. Returning nothing for a small room would stall: the
+            // driver offers a ring buffer's contiguous tail, and waits for
+            // an ACK that may never come if it got no bytes.
+            let k = room
+                .saturating_sub(RECORD_OVERHEAD)
+                .clamp(MIN_RECORD, RECORD_MAX);
             if self.scratch.len() < k {
                 self.scratch.resize(k, 0);
             }
@@ -362,10 +372,13 @@ impl TlsConn {
         );
         self.set_outcome(Outcome::Done { tls13, resumed, h2 });
         self.deadline = None;
+        // No ALPN at all: HTTP/1.1, or HTTP/2 if its preface comes first
+        // (prior knowledge, RFC 9113 §3.3).
+        let sniff = (self.tls.alpn_protocol().is_none() && self.h2.h2c).then_some(&self.h2);
         self.inner = Some(if h2 {
             HttpConn::h2(now, &self.h2, self.h1.send_timeout)
         } else {
-            HttpConn::h1(now, &self.h1, None)
+            HttpConn::h1(now, &self.h1, sniff)
         });
     }
 
