@@ -674,6 +674,10 @@ from = "/docs/*"
 to = "/manual/"
 
 [[http.redirect]]
+from = "/strip*"
+to = "/"
+
+[[http.redirect]]
 from = "/found"
 to = "/index.html"
 status = 302
@@ -748,6 +752,27 @@ status = 308
     let r = get(&ns, "/sub", &["-I"]);
     assert_status(&r, "HTTP/1.1 301 Moved Permanently");
     assert_eq!(r.must("Location"), "/sub/");
+    // A Location built from the request never starts with `//`, which a
+    // browser reads as another host (an open redirect).
+    for path in ["//sub?q=1", "///sub", "//sub/..%2f"] {
+        let r = get(&ns, path, &["--path-as-is"]);
+        if r.code() == 301 {
+            let loc = r.must("Location");
+            assert!(
+                loc.starts_with("/sub/") && !loc.starts_with("//"),
+                "{path}: {r}"
+            );
+        }
+    }
+    assert_eq!(
+        get(&ns, "//sub?q=1", &["--path-as-is"]).header("Location"),
+        Some("/sub/?q=1")
+    );
+    let r = get(&ns, "", &["--request-target", "http://x//sub"]);
+    assert_eq!(r.header("Location"), Some("/sub/"), "{r}");
+    let r = get(&ns, "/strip/evil.example/x", &[]);
+    assert_status(&r, "HTTP/1.1 301 Moved Permanently");
+    assert_eq!(r.must("Location"), "/evil.example/x");
     // Exact rules match the path only; near misses fall through to files.
     assert_status(&get(&ns, "/old/", &[]), "HTTP/1.1 404 Not Found");
     assert_status(&get(&ns, "/older", &[]), "HTTP/1.1 404 Not Found");
