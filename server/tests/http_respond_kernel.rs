@@ -1127,6 +1127,63 @@ fn dotfiles_hidden_by_default() {
     }
 }
 
+/// Broken links, a link loop and a FIFO under the default policy: 404,
+/// promptly (opening a FIFO must not block tapir).
+fn check_special_files(ns: &Netns, root: &Path) {
+    symlink("nowhere.txt", root.join("dangling.txt")).expect("symlink dangling");
+    symlink("loop2", root.join("loop1")).expect("symlink loop1");
+    symlink("loop1", root.join("loop2")).expect("symlink loop2");
+    let fifo = root.join("fifo.txt");
+    let out = common::run(std::process::Command::new("mkfifo").arg(&fifo));
+    assert!(out.status.success(), "mkfifo: {}", text(&out.stderr));
+    let tapir = Tapir::start(ns, &config_with_root(root, ""));
+    for path in ["/dangling.txt", "/loop1", "/loop1/x", "/fifo.txt"] {
+        let r = get(ns, path, &[]);
+        assert_status(&r, "HTTP/1.1 404 Not Found");
+    }
+    // Still serving.
+    assert_status(&get(ns, "/a.txt", &[]), "HTTP/1.1 200 OK");
+    drop(tapir);
+}
+
+#[test]
+fn changed_file_is_revalidated() {
+    require_root!();
+    let root = TempDir::new("tapir-test-root");
+    put(&root, "f.txt", b"version one\n");
+    age(&root.path().join("f.txt"));
+    let ns = Netns::new("tapir-test");
+    let _tapir = Tapir::start(&ns, &config_with_root(root.path(), ""));
+    let r = get(&ns, "/f.txt", &[]);
+    assert_eq!(r.body, b"version one\n");
+    let old_etag = r.must("ETag").to_owned();
+    put(&root, "f.txt", b"version two, longer\n");
+    // The cache trusts an entry for a second; then the change shows.
+    let deadline = common::now() + Duration::from_secs(5);
+    loop {
+        let r = get(
+            &ns,
+            "/f.txt",
+            &["-H", &format!("If-None-Match: {old_etag}")],
+        );
+        if r.code() == 200 {
+            assert_eq!(r.body, b"version two, longer\n", "{r}");
+            assert_ne!(r.must("ETag"), old_etag);
+            assert_eq!(r.must("Content-Length"), "20");
+            break;
+        }
+        assert_status(&r, "HTTP/1.1 304 Not Modified");
+        assert!(common::now() < deadline, "change never seen: {r}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    fs::remove_file(root.path().join("f.txt")).expect("rm");
+    let deadline = common::now() + Duration::from_secs(5);
+    while get(&ns, "/f.txt", &[]).code() != 404 {
+        assert!(common::now() < deadline, "removal never seen");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn symlink_policy() {
     require_root!();
@@ -1163,6 +1220,8 @@ fn symlink_policy() {
         assert_eq!(g.body, b"outside\n", "{path}");
     }
     drop(tapir);
+
+    check_special_files(&ns, r);
 
     let _tapir = Tapir::start(&ns, &config_with_root(r, "follow_symlinks = \"never\""));
     for path in ["/in.txt", "/indir/b.txt", "/out.txt"] {
