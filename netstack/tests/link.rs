@@ -301,8 +301,8 @@ fn loss_matrix_moves_four_mib_each_way_byte_exact() {
                     );
                     let c = out.counters;
                     eprintln!(
-                        "loss {loss:4} reorder {reorder:5} dup {duplicate:5} seed {seed}: done at {:?} (retrans {}, timeouts {}, fast {}, sack_rec {}, dsack r/s {}/{}, undo {})",
-                        out.done_at, c.retrans_segs, c.timeouts, c.fast_retrans, c.sack_recovery, c.dsack_recv, c.dsack_sent, c.spurious_undo
+                        "loss {loss:4} reorder {reorder:5} dup {duplicate:5} seed {seed}: done at {:?} (retrans {}, timeouts {}, fast {}, sack_rec {}, dsack r/s {}/{}, undo {}, lost_rtx {}, tlp {})",
+                        out.done_at, c.retrans_segs, c.timeouts, c.fast_retrans, c.sack_recovery, c.dsack_recv, c.dsack_sent, c.spurious_undo, c.lost_retransmits, c.tlp_probes
                     );
                     assert!(out.done_at <= Instant::ZERO + matrix_bound(loss));
                 }

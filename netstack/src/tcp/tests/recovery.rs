@@ -92,7 +92,7 @@ fn established_three_dupacks_with_sack_enters_recovery() {
     // FlightSize / 2, not inflated.
     assert_eq!(s.recovery, Some(LOCAL_SEQ + 1 + 10 * MSS));
     assert_eq!(s.cwnd(), 5 * MSS);
-    assert_eq!(s.high_rxt, LOCAL_SEQ + 1 + MSS);
+    assert_eq!(s.txlog.rtx_out_bytes(), MSS);
     // pipe: 10 sent - 3 SACKed - 1 lost + 1 retransmitted.
     assert_eq!(s.pipe(), 7 * MSS);
     let c = s.counters;
@@ -128,7 +128,7 @@ fn recovery_sends_next_hole_by_nextseg() {
     // order, rule 2 new data, while cwnd (5) - pipe >= 1 SMSS: pipe is
     // 10 - 7 SACKed - 3 lost + retransmitted.
     recv!(s, time 5, [seg(&bulk, 0), seg(&bulk, 2), seg(&bulk, 4), seg(&bulk, 10), seg(&bulk, 11)]);
-    assert_eq!(s.high_rxt, LOCAL_SEQ + 1 + 5 * MSS);
+    assert_eq!(s.txlog.rtx_out_bytes(), 3 * MSS);
     assert_eq!(s.pipe(), 5 * MSS);
 }
 
@@ -156,10 +156,12 @@ fn recovery_partial_ack_sends_next_lost_hole() {
     send!(s, time 5, sack_ack(0, &[(3, 6), (1, 2)]));
     // pipe = 10 - 4 - 2 lost + 1 = 5 = cwnd: only the entry retransmission.
     recv!(s, time 5, [seg(&bulk, 0)]);
-    // The retransmission arrives: a partial ACK; no deflation, NextSeg
-    // picks the other lost hole (pipe 8 - 3 - 1 = 4).
+    // The retransmission arrives: a partial ACK; no deflation. It was sent
+    // at 5 ms and delivered in 10 ms: segments 6-9, sent at 0 and not
+    // SACKed by now, are lost too (RFC 8985 §6.2 step 5, reo_wnd 0 in
+    // recovery). NextSeg sends the lost ones in order: pipe 8 - 3 - 5 = 0.
     send!(s, time 15, sack_ack(2, &[(3, 6)]));
-    recv!(s, time 15, [seg(&bulk, 2)]);
+    recv!(s, time 15, [seg(&bulk, 2), seg(&bulk, 6), seg(&bulk, 7), seg(&bulk, 8), seg(&bulk, 9)]);
     assert!(s.recovery.is_some());
     assert_eq!(s.cwnd(), 5 * MSS);
 }
@@ -204,11 +206,11 @@ fn established_tail_loss_probe_fires() {
     // RFC 8985 §7.3: no new data, so the last segment goes again.
     recv!(s, time 12, [seg(&bulk, 2)]);
     assert_eq!(s.tlp_end, Some(LOCAL_SEQ + 1 + 3 * MSS));
-    // Its SACK shows segment 1 missing; after the reordering window
-    // (1 ms) RACK deems it lost and recovery resends it.
+    // Its SACK shows segment 1 missing. Segment 1 was sent at 0, before
+    // the probe, which came back in 3 ms: with a reordering window of
+    // 1 ms it is lost (RFC 8985 §6.2) and recovery resends it at once.
     send!(s, time 15, sack_ack(1, &[(2, 3)]));
-    recv_nothing!(s, time 15);
-    recv!(s, time 16, [seg(&bulk, 1)]);
+    recv!(s, time 15, [seg(&bulk, 1)]);
     assert_eq!(s.counters.timeouts, 0);
     assert_eq!(s.counters.sack_recovery, 1);
 }
