@@ -499,11 +499,8 @@ impl TcpSocket {
                 }
                 Some(_) if self.sack_ok => {
                     // RFC 6675 §5 step (C): a partial ACK only updates the
-                    // scoreboard; NextSeg picks what goes next. After an
-                    // RTO, cwnd grows by what was delivered (slow start).
-                    if self.rto_recovery {
-                        self.cc.on_ack(info.delivered, mss, now, self.rtt.srtt());
-                    }
+                    // scoreboard; NextSeg picks what goes next (after an
+                    // RTO cwnd grows in `on_sack_ack`).
                 }
                 Some(_) => {
                     // RFC 6582 §3.2 step 4: partial ACK; retransmit the next

@@ -345,6 +345,12 @@ impl TcpSocket {
             return;
         }
         self.on_tlp_ack(advanced, info);
+        if self.rto_recovery && info.delivered > 0 {
+            // Linux's Loss state: cwnd grows (slow start) by what was
+            // delivered, cumulatively or selectively.
+            let mss = self.max_payload_base();
+            self.cc.on_ack(info.delivered, mss, now, self.rtt.srtt());
+        }
         if self.snd_una >= self.snd_max {
             self.pto_at = None;
             return;

@@ -213,6 +213,7 @@ fn established_tail_loss_probe_fires() {
     recv!(s, time 15, [seg(&bulk, 1)]);
     assert_eq!(s.counters.timeouts, 0);
     assert_eq!(s.counters.sack_recovery, 1);
+    assert_eq!(s.counters.tlp_probes, 1);
 }
 
 #[test]
@@ -271,4 +272,62 @@ fn established_dsack_received_counted() {
     send!(s, time 6, sack_ack(2, &[(3, 4), (3, 4)]));
     assert_eq!(s.counters.dsack_recv, 2);
     assert_eq!(s.sacked.ranges().collect::<Vec<_>>(), vec![(MSS, 2 * MSS)]);
+}
+
+#[test]
+fn established_reordering_within_reo_wnd_not_marked_lost() {
+    let (mut s, _) = sack_socket_sending(10);
+    // Segment 1 arrives before segment 0. Segment 0 was sent before it
+    // and is lost only once RACK.rtt (5 ms) + reo_wnd (1 ms) has passed:
+    // the reordering timer is armed for 6 ms.
+    send!(s, time 5, sack_ack(0, &[(1, 2)]));
+    recv_nothing!(s, time 5);
+    assert_eq!(s.poll_at(), Some(at(6)));
+    assert!(s.txlog.lost_bytes() == 0);
+    // Segment 0 arrives inside the window: not lost, and reordering is
+    // seen (RFC 8985 §6.2 step 3).
+    send!(s, time 5, peer_ack(2 * MSS));
+    recv_nothing!(s, time 6);
+    assert!(s.rack.reordering_seen);
+    assert_eq!((s.counters.retrans_segs, s.counters.sack_recovery), (0, 0));
+}
+
+#[test]
+fn established_dsack_widens_reo_wnd_once_per_round() {
+    let (mut s, _) = sack_socket_sending(4);
+    assert_eq!(s.rack.reo_wnd_mult, 1);
+    // RFC 8985 §6.2 step 4: a D-SACK grows the multiplier, once per round
+    // trip (until SND.UNA passes SND.MAX of the first one).
+    send!(s, time 5, sack_ack(2, &[(0, 1)]));
+    assert_eq!((s.rack.reo_wnd_mult, s.rack.reo_wnd_persist), (2, 16));
+    send!(s, time 6, sack_ack(2, &[(1, 2)]));
+    assert_eq!(s.rack.reo_wnd_mult, 2);
+    assert_eq!(s.counters.dsack_recv, 2);
+}
+
+#[test]
+fn established_rto_skips_sacked_and_rack_repairs_lost_retransmission() {
+    let (mut s, bulk) = sack_socket_sending(10);
+    // Segments 0-4 lost: RACK marks them at once (5 SACKed, reo_wnd 0),
+    // recovery resends them under cwnd = 5.
+    send!(s, time 5, sack_ack(0, &[(5, 10)]));
+    recv!(s, time 5, [seg(&bulk, 0), seg(&bulk, 1), seg(&bulk, 2), seg(&bulk, 3), seg(&bulk, 4)]);
+    // Every retransmission is lost and nothing comes back: the RTO.
+    recv_nothing!(s, time 199);
+    // RFC 8985 §6.3: everything not SACKed is lost; cwnd is one segment.
+    recv!(s, time 200, [seg(&bulk, 0)]);
+    assert_eq!(s.counters.timeouts, 1);
+    // Slow start: two more, SACKed segments 5-9 skipped.
+    send!(s, time 205, sack_ack(1, &[(5, 10)]));
+    recv!(s, time 205, [seg(&bulk, 1), seg(&bulk, 2)]);
+    // Segment 2 arrives, segment 1 (sent just before it) does not: RACK
+    // finds the lost retransmission without a second RTO, and the window
+    // (3) takes it and segments 3 and 4.
+    send!(s, time 210, sack_ack(1, &[(2, 3), (5, 10)]));
+    recv!(s, time 210, [seg(&bulk, 1), seg(&bulk, 3), seg(&bulk, 4)]);
+    assert_eq!(s.counters.lost_retransmits, 1);
+    send!(s, time 215, peer_ack(10 * MSS));
+    assert_eq!(s.counters.timeouts, 1);
+    assert!(s.recovery.is_none());
+    assert_eq!(s.poll_at(), None);
 }
