@@ -19,6 +19,7 @@
 //!
 //! Loading is the only I/O here: reading the file and checking `root`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
@@ -32,6 +33,9 @@ use netstack::tcp::CongestionAlgorithm;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::conn::h1::{H1Settings, MAX_HEADERS_LIMIT};
+use crate::respond::{CacheRule, Expiry, FollowSymlinks, Redirect, SiteOptions};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +77,11 @@ pub struct HttpConfig {
     pub port: u16,
     /// Document root, absolute and canonical (`root`, default `"www"`).
     pub root: PathBuf,
+    /// How files are served: `index`, `autoindex`, `serve_dotfiles`,
+    /// `follow_symlinks`, `expires`, `gzip`, `gzip_min_length`,
+    /// `gzip_static`, `[[http.cache]]`, `[[http.redirect]]`,
+    /// `[http.error_page]` (defaults: [`SiteOptions::default`]).
+    pub site: SiteOptions,
     /// Idle time allowed between keep-alive requests (`keepalive_timeout`,
     /// default 15 s; `"0s"` turns keep-alive off).
     pub keepalive_timeout: Duration,
@@ -82,6 +91,35 @@ pub struct HttpConfig {
     /// Time allowed to receive a request's header section
     /// (`header_timeout`, default 60 s; nginx's `client_header_timeout`).
     pub header_timeout: Duration,
+    /// A response making no write progress for this long is aborted
+    /// (`send_timeout`, default 60 s; nginx's key).
+    pub send_timeout: Duration,
+    /// Longest request line in bytes; longer is 414 (`max_request_line`,
+    /// default 8 KiB; nginx's `large_client_header_buffers` size).
+    pub max_request_line: usize,
+    /// Largest request header section in bytes; larger is 431
+    /// (`max_header_size`, default 32 KiB; nginx's 4 × 8k buffers).
+    pub max_header_size: usize,
+    /// Most header fields in a request; more is 431 (`max_headers`,
+    /// default 100).
+    pub max_headers: usize,
+    /// Largest request body in bytes, 0 for no limit; larger is 413
+    /// (`max_body_size`, default 1 MiB; nginx's `client_max_body_size`).
+    pub max_body_size: u64,
+    /// Where the access log goes (`access_log`, default off).
+    pub access_log: AccessLogTarget,
+}
+
+/// `http.access_log`: `"off"`, `"stdout"` or a file path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// No access log.
+    Off,
+    /// Standard output.
+    Stdout,
+    /// Appended to this file (absolute; relative paths are resolved against
+    /// the configuration file's directory), reopened on SIGUSR1.
+    File(PathBuf),
 }
 
 /// `[tcp]`.
@@ -219,6 +257,12 @@ pub const TCP_BUFFER_MIN: usize = 1024;
 /// Largest accepted socket buffer: the largest window RFC 7323 window
 /// scaling can advertise (2^30 bytes).
 pub const TCP_BUFFER_MAX: usize = 1 << 30;
+/// Bounds of `http.max_header_size`: a head must fit a request line and a
+/// few fields; the upper bound caps what one slow client can make us buffer.
+pub const HEADER_SIZE_MIN: u64 = 1024;
+pub const HEADER_SIZE_MAX: u64 = 1024 * 1024;
+/// Smallest accepted `http.max_request_line`.
+pub const REQUEST_LINE_MIN: u64 = 256;
 /// RFC 1122 §4.2.3.2: an ACK must not be delayed by more than 0.5 s.
 pub const DELAYED_ACK_MAX: Duration = Duration::from_millis(500);
 
@@ -324,13 +368,17 @@ fn serde_error(
     err: serde_path_to_error::Error<toml::de::Error>,
 ) -> ConfigError {
     // `toml::Spanned` shows up in the path as private field names; drop them.
-    let key = err
-        .path()
-        .iter()
-        .map(|seg| seg.to_string())
-        .filter(|seg| !seg.starts_with("$__"))
-        .collect::<Vec<_>>()
-        .join(".");
+    let mut key = String::new();
+    for seg in err.path().iter().map(|seg| seg.to_string()) {
+        if seg.starts_with("$__") {
+            continue;
+        }
+        // Array elements read `http.redirect[0]`, not `http.redirect.[0]`.
+        if !key.is_empty() && !seg.starts_with('[') {
+            key.push('.');
+        }
+        key.push_str(&seg);
+    }
     let inner = err.into_inner();
     let line = inner.span().map_or(1, |span| line_of(text, span.start));
     let message = inner.message().trim().replace('\n', ": ");
@@ -392,9 +440,44 @@ struct RawNet {
 struct RawHttp {
     port: Opt<u16>,
     root: Opt<PathBuf>,
+    index: Opt<Vec<String>>,
+    autoindex: Opt<bool>,
+    serve_dotfiles: Opt<bool>,
+    follow_symlinks: Opt<String>,
+    expires: Opt<String>,
+    gzip: Opt<bool>,
+    gzip_min_length: Opt<u64>,
+    gzip_static: Opt<bool>,
+    cache: Vec<RawCacheRule>,
+    redirect: Vec<RawRedirect>,
+    error_page: BTreeMap<String, Spanned<String>>,
     keepalive_timeout: Opt<Dur>,
     keepalive_requests: Opt<u32>,
     header_timeout: Opt<Dur>,
+    send_timeout: Opt<Dur>,
+    max_request_line: Opt<Size>,
+    max_header_size: Opt<Size>,
+    max_headers: Opt<usize>,
+    max_body_size: Opt<Size>,
+    access_log: Opt<String>,
+}
+
+/// One `[[http.cache]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCacheRule {
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    max_age: Spanned<String>,
+}
+
+/// One `[[http.redirect]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedirect {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    status: Opt<u16>,
 }
 
 #[derive(Deserialize, Default)]
@@ -458,6 +541,55 @@ impl<'de> Deserialize<'de> for Dur {
         }
         d.deserialize_str(Visitor)
     }
+}
+
+/// A byte count: an integer, or a string with nginx's suffixes `"8k"`,
+/// `"1m"`, `"1g"` (powers of 1024).
+#[derive(Debug, Clone, Copy)]
+struct Size(u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size in bytes, like 8192, \"8k\" or \"1m\"")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Size, E> {
+                u64::try_from(n)
+                    .map(Size)
+                    .map_err(|_| E::custom(format_args!("size {n} is negative")))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Size, E> {
+                Ok(Size(n))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Size, E> {
+                parse_size(s).map(Size).ok_or_else(|| {
+                    E::custom(format_args!(
+                        "invalid size {s:?}; write bytes or a number with k, m or g, \
+                         like \"8k\" or \"1m\""
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// `"1m"` → 1048576; `None` if not a number with an optional k/m/g suffix.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (digits, shift) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 /// An IPv4 address with a prefix length: `"10.7.0.1/24"`.
@@ -684,12 +816,27 @@ impl Checker<'_> {
         })
     }
 
-    fn http(&self, raw: RawHttp) -> Result<HttpConfig, ConfigError> {
+    fn http(&self, mut raw: RawHttp) -> Result<HttpConfig, ConfigError> {
+        let site = self.site(&mut raw)?;
         let port = Val::or(raw.port, 80);
         let root = Val::or(raw.root, PathBuf::from(DEFAULT_ROOT));
         let keepalive_timeout = dur_or(raw.keepalive_timeout, Duration::from_secs(15));
         let keepalive_requests = Val::or(raw.keepalive_requests, 1000);
         let header_timeout = dur_or(raw.header_timeout, Duration::from_secs(60));
+        let h1 = H1Settings::default();
+        let send_timeout = dur_or(raw.send_timeout, h1.send_timeout);
+        let size_or = |raw: Opt<Size>, default: u64| {
+            let v = Val::or(raw, Size(default));
+            Val {
+                value: v.value.0,
+                span: v.span,
+            }
+        };
+        let max_request_line = size_or(raw.max_request_line, h1.max_request_line as u64);
+        let max_header_size = size_or(raw.max_header_size, h1.max_header_size as u64);
+        let max_headers = Val::or(raw.max_headers, h1.max_headers);
+        let max_body_size = size_or(raw.max_body_size, h1.max_body_size);
+        let access_log = Val::or(raw.access_log, "off".to_owned());
 
         self.ensure(
             port.value != 0,
@@ -709,12 +856,47 @@ impl Checker<'_> {
             &header_timeout,
             "must be longer than zero",
         )?;
-
-        let base = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
+        self.ensure(
+            !send_timeout.value.is_zero(),
+            "http.send_timeout",
+            &send_timeout,
+            "must be longer than zero",
+        )?;
+        self.ensure(
+            (HEADER_SIZE_MIN..=HEADER_SIZE_MAX).contains(&max_header_size.value),
+            "http.max_header_size",
+            &max_header_size,
+            format!("must be between {HEADER_SIZE_MIN} and {HEADER_SIZE_MAX} bytes"),
+        )?;
+        self.ensure(
+            (REQUEST_LINE_MIN..=max_header_size.value).contains(&max_request_line.value),
+            "http.max_request_line",
+            &max_request_line,
+            format!(
+                "must be between {REQUEST_LINE_MIN} bytes and max_header_size ({} bytes)",
+                max_header_size.value
+            ),
+        )?;
+        self.ensure(
+            (1..=MAX_HEADERS_LIMIT as u64).contains(&(max_headers.value as u64)),
+            "http.max_headers",
+            &max_headers,
+            format!("must be between 1 and {MAX_HEADERS_LIMIT}"),
+        )?;
+        let access_log_value = match access_log.value.as_str() {
+            "off" => AccessLogTarget::Off,
+            "stdout" => AccessLogTarget::Stdout,
+            "" => {
+                return Err(self.err(
+                    "http.access_log",
+                    &access_log,
+                    "must be \"off\", \"stdout\" or a file path",
+                ))
+            }
+            path => AccessLogTarget::File(self.base_dir().join(path)),
         };
-        let joined = base.join(&root.value);
+
+        let joined = self.base_dir().join(&root.value);
         let resolved = std::fs::canonicalize(&joined).map_err(|e| {
             self.err(
                 "http.root",
@@ -732,9 +914,160 @@ impl Checker<'_> {
         Ok(HttpConfig {
             port: port.value,
             root: resolved,
+            site,
             keepalive_timeout: keepalive_timeout.value,
             keepalive_requests: keepalive_requests.value,
             header_timeout: header_timeout.value,
+            send_timeout: send_timeout.value,
+            max_request_line: usize::try_from(max_request_line.value).unwrap_or(usize::MAX),
+            max_header_size: usize::try_from(max_header_size.value).unwrap_or(usize::MAX),
+            max_headers: max_headers.value,
+            max_body_size: max_body_size.value,
+            access_log: access_log_value,
+        })
+    }
+
+    /// The directory relative paths in the file are relative to.
+    fn base_dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        }
+    }
+
+    /// The `[http]` keys that shape responses ([`SiteOptions`]).
+    fn site(&self, raw: &mut RawHttp) -> Result<SiteOptions, ConfigError> {
+        let d = SiteOptions::default();
+        let flag = |raw: Opt<bool>, default: bool| Val::or(raw, default).value;
+
+        let index = Val::or(
+            raw.index.take(),
+            d.index.iter().map(|s| s.to_string()).collect(),
+        );
+        for name in &index.value {
+            self.ensure(
+                is_file_name(name),
+                "http.index",
+                &index,
+                format!("{name:?} is not a file name (not empty, no '/', not \".\" or \"..\")"),
+            )?;
+        }
+
+        let follow = Val::or(raw.follow_symlinks.take(), "inside_root".to_owned());
+        let follow_symlinks = match follow.value.as_str() {
+            "always" => FollowSymlinks::Always,
+            "inside_root" => FollowSymlinks::InsideRoot,
+            "never" => FollowSymlinks::Never,
+            other => {
+                return Err(self.err(
+                    "http.follow_symlinks",
+                    &follow,
+                    format!("{other:?} is not one of \"always\", \"inside_root\", \"never\""),
+                ))
+            }
+        };
+
+        let expires = Val::or(raw.expires.take(), "off".to_owned());
+        let expires =
+            parse_expiry(&expires.value).map_err(|m| self.err("http.expires", &expires, m))?;
+
+        let mut cache = Vec::new();
+        for (i, rule) in std::mem::take(&mut raw.cache).into_iter().enumerate() {
+            let pattern = spanned(rule.pattern);
+            self.ensure(
+                is_file_name(&pattern.value),
+                &format!("http.cache[{i}].match"),
+                &pattern,
+                format!(
+                    "{:?} is not a file-name pattern like \"*.css\" (not empty, no '/')",
+                    pattern.value
+                ),
+            )?;
+            let max_age = spanned(rule.max_age);
+            let expiry = parse_expiry(&max_age.value)
+                .map_err(|m| self.err(&format!("http.cache[{i}].max_age"), &max_age, m))?;
+            cache.push(CacheRule {
+                pattern: pattern.value.into(),
+                expiry,
+            });
+        }
+
+        let mut redirects = Vec::new();
+        for (i, rule) in std::mem::take(&mut raw.redirect).into_iter().enumerate() {
+            let from = spanned(rule.from);
+            let f = &from.value;
+            let star = f.find('*');
+            self.ensure(
+                f.starts_with('/') && star.is_none_or(|s| s == f.len() - 1),
+                &format!("http.redirect[{i}].from"),
+                &from,
+                format!(
+                    "{f:?} must be a path starting with \"/\", or a prefix ending in \"*\" \
+                     (\"*\" only at the end)"
+                ),
+            )?;
+            let to = spanned(rule.to);
+            let t = &to.value;
+            self.ensure(
+                (t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://"))
+                    && t.bytes().all(|b| b.is_ascii_graphic()),
+                &format!("http.redirect[{i}].to"),
+                &to,
+                format!(
+                    "{t:?} must be an absolute path (\"/new\") or an http:// or https:// URL, \
+                     in visible ASCII (percent-encode the rest)"
+                ),
+            )?;
+            let status = Val::or(rule.status, 301);
+            self.ensure(
+                matches!(status.value, 301 | 302 | 303 | 307 | 308),
+                &format!("http.redirect[{i}].status"),
+                &status,
+                format!("{} is not one of 301, 302, 303, 307, 308", status.value),
+            )?;
+            redirects.push(Redirect {
+                from: from.value.into(),
+                to: to.value.into(),
+                status: status.value,
+            });
+        }
+
+        let mut error_pages = Vec::new();
+        for (code, page) in std::mem::take(&mut raw.error_page) {
+            let key = format!("http.error_page.{code}");
+            let page = spanned(page);
+            let status = code.parse::<u16>().ok().filter(|s| (400..=599).contains(s));
+            let Some(status) = status else {
+                return Err(self.err(
+                    &key,
+                    &page,
+                    format!("{code:?} is not an error status (400 to 599)"),
+                ));
+            };
+            let p = &page.value;
+            self.ensure(
+                p.starts_with('/')
+                    && p.bytes().all(|b| b.is_ascii_graphic())
+                    && !p.split('/').any(|seg| seg == ".."),
+                &key,
+                &page,
+                format!("{p:?} must be a path inside the root starting with \"/\", without \"..\""),
+            )?;
+            error_pages.push((status, page.value.into()));
+        }
+
+        Ok(SiteOptions {
+            index: index.value.into_iter().map(Into::into).collect(),
+            autoindex: flag(raw.autoindex.take(), d.autoindex),
+            serve_dotfiles: flag(raw.serve_dotfiles.take(), d.serve_dotfiles),
+            follow_symlinks,
+            expires,
+            cache,
+            gzip: flag(raw.gzip.take(), d.gzip),
+            gzip_min_length: Val::or(raw.gzip_min_length.take(), d.gzip_min_length).value,
+            gzip_static: flag(raw.gzip_static.take(), d.gzip_static),
+            redirects,
+            error_pages,
         })
     }
 
@@ -906,6 +1239,30 @@ impl Checker<'_> {
     }
 }
 
+/// A required key's value with its span.
+fn spanned<T>(s: Spanned<T>) -> Val<T> {
+    let span = s.span();
+    Val {
+        value: s.into_inner(),
+        span: Some(span),
+    }
+}
+
+/// `"off"` or a duration (`"7d"`) for `expires` and `max_age`.
+fn parse_expiry(s: &str) -> Result<Expiry, String> {
+    if s == "off" {
+        return Ok(Expiry::Off);
+    }
+    humantime::parse_duration(s)
+        .map(|d| Expiry::MaxAge(d.as_secs()))
+        .map_err(|e| format!("invalid value {s:?} ({e}); write \"off\" or a duration like \"7d\""))
+}
+
+/// A single path segment: not empty, no `/`, not `.` or `..`.
+fn is_file_name(s: &str) -> bool {
+    !s.is_empty() && !s.contains('/') && s != "." && s != ".."
+}
+
 /// Lets one error site blame either of two differently typed values.
 trait Spannable {
     fn span(&self) -> Option<&Range<usize>>;
@@ -963,6 +1320,14 @@ mod tests {
         assert_eq!(c.http.keepalive_timeout, Duration::from_secs(15));
         assert_eq!(c.http.keepalive_requests, 1000);
         assert_eq!(c.http.header_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.send_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.max_request_line, 8192);
+        assert_eq!(c.http.max_header_size, 32768);
+        assert_eq!(c.http.max_headers, 100);
+        assert_eq!(c.http.max_body_size, 1 << 20);
+        assert_eq!(c.http.access_log, AccessLogTarget::Off);
+        assert_eq!(H1Settings::from_config(&c.http), H1Settings::default());
+        assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.tcp, TcpKeys::default());
         assert_eq!(c.log.level, "info");
         assert_eq!(c.path, dir.conf());
@@ -1031,7 +1396,179 @@ level = "info,netstack=debug"
         );
         assert_eq!(c.tcp, TcpKeys::default());
         assert_eq!(c.http.port, 80);
+        assert_eq!(H1Settings::from_config(&c.http), H1Settings::default());
+        assert_eq!(c.http.access_log, AccessLogTarget::Off);
+        assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.log, LogConfig::default());
+    }
+
+    #[test]
+    fn site_keys_are_read() {
+        let dir = Dir::new();
+        let c = dir
+            .parse(
+                r#"
+[http]
+index = ["default.htm"]
+autoindex = true
+serve_dotfiles = true
+follow_symlinks = "never"
+expires = "1h"
+gzip = false
+gzip_min_length = 1000
+gzip_static = false
+
+[[http.cache]]
+match = "*.css"
+max_age = "7d"
+
+[[http.cache]]
+match = "*.html"
+max_age = "off"
+
+[[http.redirect]]
+from = "/old"
+to = "/index.html"
+
+[[http.redirect]]
+from = "/blog/*"
+to = "https://blog.example/"
+status = 308
+
+[http.error_page]
+404 = "/errors/404.html"
+500 = "/errors/50x.html"
+"#,
+            )
+            .unwrap();
+        let s = c.http.site;
+        assert_eq!(s.index, vec![Box::from("default.htm")]);
+        assert!(s.autoindex && s.serve_dotfiles && !s.gzip && !s.gzip_static);
+        assert_eq!(s.follow_symlinks, FollowSymlinks::Never);
+        assert_eq!(s.expires, Expiry::MaxAge(3600));
+        assert_eq!(s.gzip_min_length, 1000);
+        assert_eq!(
+            s.cache,
+            vec![
+                CacheRule {
+                    pattern: "*.css".into(),
+                    expiry: Expiry::MaxAge(7 * 86400)
+                },
+                CacheRule {
+                    pattern: "*.html".into(),
+                    expiry: Expiry::Off
+                },
+            ]
+        );
+        assert_eq!(
+            s.redirects,
+            vec![
+                Redirect {
+                    from: "/old".into(),
+                    to: "/index.html".into(),
+                    status: 301
+                },
+                Redirect {
+                    from: "/blog/*".into(),
+                    to: "https://blog.example/".into(),
+                    status: 308
+                },
+            ]
+        );
+        assert_eq!(
+            s.error_pages,
+            vec![
+                (404, "/errors/404.html".into()),
+                (500, "/errors/50x.html".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn site_key_errors_name_line_and_key() {
+        let dir = Dir::new();
+        let cases: &[(&str, &str)] = &[
+            (
+                "[http]\nindex = [\"a/b\"]\n",
+                "DIR/tapir.toml:2: key `http.index`: \"a/b\" is not a file name \
+                 (not empty, no '/', not \".\" or \"..\")",
+            ),
+            (
+                "[http]\nfollow_symlinks = \"yes\"\n",
+                "DIR/tapir.toml:2: key `http.follow_symlinks`: \"yes\" is not one of \
+                 \"always\", \"inside_root\", \"never\"",
+            ),
+            (
+                "[http]\n\nexpires = \"soon\"\n",
+                "DIR/tapir.toml:3: key `http.expires`: invalid value \"soon\" (expected number \
+                 at 0); write \"off\" or a duration like \"7d\"",
+            ),
+            (
+                "[http]\ngzip_min_length = -1\n",
+                "DIR/tapir.toml:2: key `http.gzip_min_length`: invalid value: integer `-1`, \
+                 expected u64",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"css/*.css\"\nmax_age = \"1d\"\n",
+                "DIR/tapir.toml:2: key `http.cache[0].match`: \"css/*.css\" is not a \
+                 file-name pattern like \"*.css\" (not empty, no '/')",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\nmax_age = \"1d\"\n\
+                 [[http.cache]]\nmatch = \"*.js\"\nmax_age = \"forever\"\n",
+                "DIR/tapir.toml:6: key `http.cache[1].max_age`: invalid value \"forever\" \
+                 (expected number at 0); write \"off\" or a duration like \"7d\"",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\n",
+                "DIR/tapir.toml:1: key `http.cache[0]`: missing field `max_age`",
+            ),
+            (
+                "[[http.cache]]\nmatch = \"*.css\"\nmax_age = \"1d\"\nexpires = \"1d\"\n",
+                "DIR/tapir.toml:4: key `http.cache[0].expires`: unknown key `expires`, \
+                 expected `match` or `max_age`",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"old\"\nto = \"/new\"\n",
+                "DIR/tapir.toml:2: key `http.redirect[0].from`: \"old\" must be a path \
+                 starting with \"/\", or a prefix ending in \"*\" (\"*\" only at the end)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a*b\"\nto = \"/new\"\n",
+                "DIR/tapir.toml:2: key `http.redirect[0].from`: \"/a*b\" must be a path \
+                 starting with \"/\", or a prefix ending in \"*\" (\"*\" only at the end)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a\"\nto = \"new page\"\n",
+                "DIR/tapir.toml:3: key `http.redirect[0].to`: \"new page\" must be an \
+                 absolute path (\"/new\") or an http:// or https:// URL, in visible ASCII \
+                 (percent-encode the rest)",
+            ),
+            (
+                "[[http.redirect]]\nfrom = \"/a\"\nto = \"/b\"\n\n\
+                 [[http.redirect]]\nfrom = \"/c\"\nto = \"/d\"\nstatus = 304\n",
+                "DIR/tapir.toml:8: key `http.redirect[1].status`: 304 is not one of \
+                 301, 302, 303, 307, 308",
+            ),
+            (
+                "[http.error_page]\n404 = \"/e/404.html\"\n200 = \"/ok.html\"\n",
+                "DIR/tapir.toml:3: key `http.error_page.200`: \"200\" is not an error status \
+                 (400 to 599)",
+            ),
+            (
+                "[http.error_page]\n404 = \"errors/404.html\"\n",
+                "DIR/tapir.toml:2: key `http.error_page.404`: \"errors/404.html\" must be a \
+                 path inside the root starting with \"/\", without \"..\"",
+            ),
+            (
+                "[http.error_page]\n404 = \"/../404.html\"\n",
+                "DIR/tapir.toml:2: key `http.error_page.404`: \"/../404.html\" must be a \
+                 path inside the root starting with \"/\", without \"..\"",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(dir.err(text), *want, "{text}");
+        }
     }
 
     #[test]
@@ -1091,7 +1628,11 @@ level = "info,netstack=debug"
         assert_eq!(
             dir.err("[http]\nport = 80\n\nprot = 81\n"),
             "DIR/tapir.toml:4: key `http.prot`: unknown key `prot`, expected one of \
-             `port`, `root`, `keepalive_timeout`, `keepalive_requests`, `header_timeout`"
+             `port`, `root`, `index`, `autoindex`, `serve_dotfiles`, `follow_symlinks`, \
+             `expires`, `gzip`, `gzip_min_length`, `gzip_static`, `cache`, `redirect`, \
+             `error_page`, `keepalive_timeout`, `keepalive_requests`, `header_timeout`, \
+             `send_timeout`, `max_request_line`, `max_header_size`, `max_headers`, \
+             `max_body_size`, `access_log`"
         );
         assert_eq!(
             dir.err("# comment\n[htp]\n"),
@@ -1236,6 +1777,62 @@ level = "info,netstack=debug"
         assert!(
             e.starts_with("DIR/tapir.toml:2: key `log.level`: \"info,=[\": "),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn http_limits_are_read_and_checked() {
+        let dir = Dir::new();
+        let c = dir
+            .parse(
+                "[http]\nmax_request_line = \"2k\"\nmax_header_size = 4096\n\
+                 max_headers = 7\nmax_body_size = \"0\"\nsend_timeout = \"5s\"\n\
+                 access_log = \"logs/access.log\"\n",
+            )
+            .unwrap();
+        assert_eq!(c.http.max_request_line, 2048);
+        assert_eq!(c.http.max_header_size, 4096);
+        assert_eq!(c.http.max_headers, 7);
+        assert_eq!(c.http.max_body_size, 0);
+        assert_eq!(c.http.send_timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.http.access_log,
+            AccessLogTarget::File(dir.0.path().join("logs/access.log"))
+        );
+        let c = dir
+            .parse("[http]\nmax_body_size = \"1G\"\naccess_log = \"stdout\"\n")
+            .unwrap();
+        assert_eq!(c.http.max_body_size, 1 << 30);
+        assert_eq!(c.http.access_log, AccessLogTarget::Stdout);
+        assert_eq!(
+            dir.err("[http]\n\nmax_body_size = \"1 MB\"\n"),
+            "DIR/tapir.toml:3: key `http.max_body_size`: invalid size \"1 MB\"; write bytes \
+             or a number with k, m or g, like \"8k\" or \"1m\""
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_body_size = -1\n"),
+            "DIR/tapir.toml:2: key `http.max_body_size`: size -1 is negative"
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_header_size = \"2m\"\n"),
+            "DIR/tapir.toml:2: key `http.max_header_size`: must be between 1024 and 1048576 bytes"
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_request_line = \"64k\"\n"),
+            "DIR/tapir.toml:2: key `http.max_request_line`: must be between 256 bytes and \
+             max_header_size (32768 bytes)"
+        );
+        assert_eq!(
+            dir.err("[http]\nmax_headers = 1001\n"),
+            "DIR/tapir.toml:2: key `http.max_headers`: must be between 1 and 1000"
+        );
+        assert_eq!(
+            dir.err("[http]\nsend_timeout = \"0s\"\n"),
+            "DIR/tapir.toml:2: key `http.send_timeout`: must be longer than zero"
+        );
+        assert_eq!(
+            dir.err("[http]\naccess_log = \"\"\n"),
+            "DIR/tapir.toml:2: key `http.access_log`: must be \"off\", \"stdout\" or a file path"
         );
     }
 

@@ -66,6 +66,15 @@ impl fmt::Display for HttpDate {
     }
 }
 
+/// Parses an HTTP-date in any of the three forms recipients must accept
+/// (RFC 9110 §5.6.7: IMF-fixdate, RFC 850, asctime) into seconds since the
+/// epoch; `None` if `value` is not exactly one valid date.
+pub fn parse_http_date(value: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(value).ok()?;
+    let t = httpdate::parse_http_date(s.trim_matches([' ', '\t'])).ok()?;
+    t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
 /// A `fmt::Write` into a fixed array; fails instead of growing.
 struct FixedWriter {
     bytes: [u8; HTTP_DATE_LEN],
@@ -142,6 +151,23 @@ mod tests {
         assert_eq!(
             HttpDate::from_unix_secs(0).as_str(),
             "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn parses_all_three_forms() {
+        for s in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_http_date(s.as_bytes()), Some(784_111_777), "{s}");
+        }
+        assert_eq!(parse_http_date(b"yesterday"), None);
+        assert_eq!(parse_http_date(b"\xff\xfe"), None);
+        assert_eq!(
+            parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT"),
+            None
         );
     }
 

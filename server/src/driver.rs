@@ -8,7 +8,12 @@
 //!    closed) run its HTTP state machine against its socket buffers;
 //! 3. run connection timers (keep-alive, header time-outs) that expired;
 //! 4. let the interface emit every frame that is due, written to the TAP;
-//! 5. sleep until the TAP is readable or the earliest deadline.
+//! 5. write the access log buffer out if it is full or a second old;
+//! 6. sleep until the TAP is readable, a signal arrives, or the earliest
+//!    deadline.
+//!
+//! Signals (as nginx): SIGUSR1 reopens the access log file (rotation),
+//! SIGUSR2 prints the counters, SIGTERM/SIGINT print them and stop.
 //!
 //! Connections are netstack socket handles; mio tokens are only for real
 //! file descriptors (the TAP).
@@ -16,6 +21,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
+use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,24 +32,27 @@ use netstack::phy::sys::{configure_link, TapDevice};
 use netstack::tcp::{RecvError, State, TcpConfig};
 use netstack::time::Instant;
 use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
-use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, debug_span, info};
 
-use crate::config::Config;
+use crate::access_log::{AccessLog, LogSink, FLUSH_AT};
+use crate::config::{AccessLogTarget, Config};
 use crate::conn::h1::{CloseState, H1Conn, H1Settings, ServeCtx};
 use crate::date::DateCache;
-use crate::respond::Site;
+use crate::respond::{CacheLimits, Site};
 
 const TAP: Token = Token(0);
-/// The signal pipe: SIGUSR2 prints the counters, SIGTERM/SIGINT print them
-/// and stop.
+/// The signal pipe: SIGUSR1 reopens the access log, SIGUSR2 prints the
+/// counters, SIGTERM/SIGINT print them and stop.
 const SIGNALS: Token = Token(1);
 /// Frames read per turn before the loop dispatches and serves connections,
 /// so a flood of input cannot starve output.
 const MAX_FRAMES_PER_TURN: usize = 256;
 /// Ethernet header plus the largest MTU we accept (config bounds it at 9000).
 const MAX_FRAME: usize = 14 + 9000;
+/// Buffered access-log lines are written out at least this often.
+const LOG_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The wall and monotonic clocks, read only here.
 #[derive(Debug)]
@@ -109,6 +118,13 @@ pub struct Driver {
     max_connections: usize,
     /// `[tcp] reset_timedout_connection`: RST rather than FIN on timeouts.
     reset_timedout: bool,
+    /// Access-log lines waiting to be written, and where they go.
+    access_log: AccessLog,
+    log_sink: LogSink,
+    /// When the access log buffer was last written out.
+    log_flushed_at: Instant,
+    /// Write errors are reported once per this many (and the first).
+    log_errors: u64,
 }
 
 impl Driver {
@@ -149,10 +165,21 @@ impl Driver {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut SourceFd(&tap.as_raw_fd()), TAP, Interest::READABLE)?;
-        let mut signals = Signals::new([SIGUSR2, SIGTERM, SIGINT])?;
+        let log_sink = LogSink::open(&config.http.access_log).map_err(|e| {
+            let what = match &config.http.access_log {
+                AccessLogTarget::File(path) => path.display().to_string(),
+                other => format!("{other:?}"),
+            };
+            io::Error::new(e.kind(), format!("access log {what}: {e}"))
+        })?;
+        let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGTERM, SIGINT])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        let site = Site::new(config.http.root.clone())?;
+        let site = Site::with_options(
+            config.http.root.clone(),
+            config.http.site.clone(),
+            CacheLimits::default(),
+        )?;
         let clock = Clock::new();
         let mut date = DateCache::default();
         date.update(clock.start_unix);
@@ -177,6 +204,10 @@ impl Driver {
             open_conns: 0,
             max_connections: config.tcp.max_connections,
             reset_timedout: config.tcp.reset_timedout_connection,
+            access_log: AccessLog::new(!matches!(log_sink, LogSink::Off)),
+            log_sink,
+            log_flushed_at: Instant::from_micros(0),
+            log_errors: 0,
         })
     }
 
@@ -200,6 +231,7 @@ impl Driver {
         loop {
             let now = self.clock.now();
             self.date.update(self.clock.unix_secs(now));
+            self.access_log.set_time(self.clock.unix_secs(now));
             if tap_backlog {
                 tap_backlog = self.read_frames(now)?;
             }
@@ -213,11 +245,22 @@ impl Driver {
                 self.serve_events(now);
             }
             self.dispatch(now);
+            let log_due = self.log_flushed_at + LOG_FLUSH_INTERVAL;
+            if self.access_log.pending().len() >= FLUSH_AT
+                || (now >= log_due && !self.access_log.pending().is_empty())
+            {
+                self.flush_access_log(now);
+            }
 
             let timeout = if tap_backlog {
                 Some(Duration::ZERO)
             } else {
-                let deadline = [self.iface.poll_at(), self.next_conn_timer()]
+                let log_at = if self.access_log.pending().is_empty() {
+                    None
+                } else {
+                    Some(self.log_flushed_at + LOG_FLUSH_INTERVAL)
+                };
+                let deadline = [self.iface.poll_at(), self.next_conn_timer(), log_at]
                     .into_iter()
                     .flatten()
                     .min();
@@ -235,13 +278,34 @@ impl Driver {
             if events.iter().any(|e| e.token() == SIGNALS) {
                 let pending: Vec<i32> = self.signals.pending().collect();
                 for signal in pending {
+                    if signal == SIGUSR1 {
+                        // Rotation: what is buffered still belongs in the
+                        // old file.
+                        self.flush_access_log(self.clock.now());
+                        self.log_sink.reopen();
+                        info!("access log reopened");
+                        continue;
+                    }
                     self.print_stats();
                     if signal != SIGUSR2 {
+                        self.flush_access_log(self.clock.now());
                         info!(signal, "stopping");
                         return Ok(());
                     }
                 }
             }
+        }
+    }
+
+    /// Write the buffered access-log lines out; on error drop them and say
+    /// so (the first time and every 1000th).
+    fn flush_access_log(&mut self, now: Instant) {
+        self.log_flushed_at = now;
+        if let Err(e) = self.log_sink.flush(&mut self.access_log) {
+            if self.log_errors.checked_rem(1000) == Some(0) {
+                tracing::warn!(error = %e, errors = self.log_errors + 1, "access log write failed; lines dropped");
+            }
+            self.log_errors += 1;
         }
     }
 
@@ -325,6 +389,12 @@ impl Driver {
     /// Run one connection's HTTP state machine against its socket: read
     /// what arrived, write what is ready, close when the protocol says so.
     fn serve(&mut self, now: Instant, handle: SocketHandle) {
+        self.serve_conn(now, handle, false);
+    }
+
+    /// [`Driver::serve`], first letting the connection act on its expired
+    /// timer if `timer_fired`.
+    fn serve_conn(&mut self, now: Instant, handle: SocketHandle, timer_fired: bool) {
         // One span per connection: every event logged while serving it carries its handle.
         let _span = debug_span!("conn", %handle).entered();
         let unix_secs = self.clock.unix_secs(now);
@@ -336,6 +406,7 @@ impl Driver {
             date,
             timers,
             reset_timedout,
+            access_log,
             ..
         } = self;
         let Some(Some(conn)) = conns.get_mut(handle.index() as usize) else {
@@ -344,13 +415,21 @@ impl Driver {
         if conn.handle != handle {
             return;
         }
+        let peer = iface.socket(handle).map_or(Ipv4Addr::UNSPECIFIED, |s| {
+            Ipv4Addr::from(s.tuple().remote.addr.0)
+        });
         let mut ctx = ServeCtx {
             site,
             settings,
             date,
             now_unix_secs: unix_secs,
             now,
+            log: access_log,
+            peer,
         };
+        if timer_fired {
+            conn.http.handle_timeout(now, &mut ctx);
+        }
         let mut gone = false;
         loop {
             let mut progress = false;
@@ -401,6 +480,7 @@ impl Driver {
         }
         let state = iface.socket(handle).map(|s| s.state());
         if gone || matches!(state, None | Some(State::Closed)) {
+            conn.http.handle_reset(&mut ctx);
             debug!(%handle, "connection ended by the peer");
             self.close_conn(handle);
             return;
@@ -451,8 +531,7 @@ impl Driver {
                 continue;
             }
             conn.timer_at = None;
-            conn.http.handle_timeout(now);
-            self.serve(now, handle);
+            self.serve_conn(now, handle, true);
         }
     }
 

@@ -1,5 +1,6 @@
 //! tapir: a web server on its own user-space TCP/IP stack.
 //!
+//! - [`access_log`]: nginx "combined" lines, buffered; the driver writes them.
 //! - [`config`]: the typed configuration, errors with file:line and key.
 //! - [`conn`]: per-connection protocol state machines (HTTP/1.1), sans-IO.
 //! - [`respond`]: protocol-neutral responses (files, MIME, errors).
@@ -7,6 +8,7 @@
 //! - [`driver`]: the mio loop; the only code that reads the clock or touches the TAP.
 #![deny(unsafe_code)]
 
+pub mod access_log;
 pub mod config;
 pub mod conn;
 pub mod date;

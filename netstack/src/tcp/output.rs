@@ -455,6 +455,11 @@ impl TcpSocket {
         ) {
             return false;
         }
+        // Only reading opens the window; without a read there is nothing to
+        // announce (not even the jump from the unscaled SYN-ACK window).
+        if !self.rx_read {
+            return false;
+        }
         let current = self.rcv_wnd();
         let new = self.window_to_advertise();
         new >= current + self.sws_threshold() && new >= 2 * current
@@ -684,13 +689,19 @@ impl TcpSocket {
         if len > 0 && len < max_payload && !fin {
             // RFC 9293 §3.7.4 (Nagle) and §3.8.6.2.1 (sender SWS avoidance):
             // a short segment goes out only if nothing is in flight, or it
-            // empties the queue and Nagle is off, or it is at least half the
-            // largest window the peer offered, or it is a retransmission.
-            // (With nothing in flight no ACK will come to change anything,
-            // so a window-limited short segment goes too: this stands in for
-            // the override timeout of §3.8.6.2.1.)
+            // empties the queue and Nagle allows it, or it is at least half
+            // the largest window the peer offered, or it is a
+            // retransmission. Nagle here is Minshall's variant (as Linux):
+            // hold a short segment only while another short one is
+            // unacknowledged, so the tail of a whole response written at
+            // once never waits for the ACK of the full segments before it
+            // (the Nagle/delayed-ACK stall). (With nothing in flight no ACK
+            // will come to change anything, so a window-limited short
+            // segment goes too: this stands in for the override timeout of
+            // §3.8.6.2.1.)
             let idle = self.in_flight() == 0;
-            let nagle_ok = len == unsent && self.config.nodelay;
+            let small_unacked = self.snd_sml > self.snd_una;
+            let nagle_ok = len == unsent && (self.config.nodelay || !small_unacked);
             let sws_ok = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
             let retransmission = seq < self.snd_max;
             if !(idle || nagle_ok || sws_ok || retransmission) {
@@ -852,6 +863,9 @@ impl TcpSocket {
                 if plan.len > 0 {
                     self.last_send = now;
                 }
+                if plan.len > 0 && plan.len < self.max_payload_base() && !retransmission {
+                    self.snd_sml = end;
+                }
                 if !retransmission && !plan.tlp {
                     // RFC 8985 §7.2: new data (re)arms the probe timer.
                     self.rearm_pto(now);
@@ -880,6 +894,7 @@ impl TcpSocket {
         self.ack_now = false;
         self.ack_deadline = None;
         self.rcv_unacked = 0;
+        self.rx_read = false;
         self.rcv_ack_sent = self.rcv_nxt;
     }
 }

@@ -182,6 +182,10 @@ pub struct TcpSocket {
     pub(super) window_scaling: bool,
     /// Largest segment the peer accepts (MSS option, capped by ours).
     pub(super) snd_mss: usize,
+    /// End of the last short (less than full-sized) segment sent: Nagle
+    /// holds a new short segment only while this one is unacknowledged
+    /// (Minshall's variant, as Linux's `tcp_minshall_check`).
+    pub(super) snd_sml: TcpSeqNumber,
     /// `close()` was called: a FIN follows the queued data.
     pub(super) fin_queued: bool,
     /// `close()` in SYN-RECEIVED: close once established (RFC 9293 §3.10.4).
@@ -202,6 +206,9 @@ pub struct TcpSocket {
     pub(super) fin_received: bool,
     /// Estimate of the peer's segment size, for ACK pacing and SWS.
     pub(super) rcv_mss: usize,
+    /// The application read data since our last segment: the window may
+    /// have opened enough for an update (Linux `tcp_cleanup_rbuf`).
+    pub(super) rx_read: bool,
     /// Bytes of free receive ring not offered in the window, so that
     /// rounding the scaled window up never offers more than fits.
     pub(super) rx_slack: usize,
@@ -353,6 +360,7 @@ impl TcpSocket {
             snd_wscale: 0,
             window_scaling: config.window_scaling,
             snd_mss,
+            snd_sml: iss,
             fin_queued: false,
             close_pending: false,
             irs: TcpSeqNumber::default(),
@@ -364,6 +372,7 @@ impl TcpSocket {
             fin_received: false,
             rcv_mss: snd_mss,
             rx_slack,
+            rx_read: false,
             rx: RingBuffer::new(config.recv_buffer + rx_slack),
             tx: RingBuffer::new(config.send_buffer),
             assembler: Assembler::new(),
@@ -692,7 +701,10 @@ impl TcpSocket {
                 return Err(RecvError::InvalidState);
             }
         }
-        let (_, result) = self.rx.dequeue_with(f);
+        let (read, result) = self.rx.dequeue_with(f);
+        if read > 0 {
+            self.rx_read = true;
+        }
         Ok(result)
     }
 

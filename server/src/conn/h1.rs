@@ -6,8 +6,11 @@
 //!
 //! Contract (see [`crate::conn`] for the call order):
 //! - Untrusted bytes never panic. Parsing separates "need more bytes"
-//!   (buffer and wait, up to the limits below) from "bad request" (answer
-//!   400/414/431/505 with `Connection: close`, then close).
+//!   (buffer and wait, up to the [`H1Settings`] limits) from "bad request"
+//!   (answer 400/413/414/431/505 with `Connection: close`, then close).
+//!   Limits: request line over `max_request_line` → 414; head over
+//!   `max_header_size` or more than `max_headers` fields → 431;
+//!   `Content-Length` over `max_body_size` → 413 (nginx's defaults).
 //! - Requests are answered in order. While a response is being written no
 //!   further request is parsed; its bytes stay in the socket (so a client
 //!   that pipelines too much meets TCP flow control, not our memory).
@@ -18,18 +21,21 @@
 //!   The `keepalive_requests`-th response says `Connection: close`.
 //! - Timers: a new connection has `header_timeout` to deliver its first
 //!   request; an idle keep-alive connection `keepalive_timeout` to start the
-//!   next; a started request head `header_timeout` to finish. Expiry closes
-//!   silently ([`CloseState::Timeout`], as nginx does). A response that makes
-//!   no progress for [`SEND_TIMEOUT`] aborts the connection.
-//! - Request bodies (`Content-Length` or chunked) are read and discarded, up
-//!   to [`MAX_DISCARD_BODY`]; a larger one, or one behind
-//!   `Expect: 100-continue`, is not waited for: the response closes the
-//!   connection.
+//!   next; both close silently on expiry ([`CloseState::Timeout`], as nginx
+//!   does). A started request head has `header_timeout` to finish, else 408
+//!   and close. A response that makes no progress for `send_timeout` aborts
+//!   the connection.
+//! - Request bodies (`Content-Length` or chunked, RFC 9112 §6.3) are read
+//!   and discarded while and after the response is written, so the
+//!   connection stays usable. `Expect: 100-continue` gets `100 Continue`
+//!   before the final response. CL with TE, differing CLs, TE without
+//!   `chunked` last (or `chunked` twice) → 400 and close: no smuggling.
+//!   A chunked body that breaks §7.1 or grows past `max_body_size` closes
+//!   the connection, answered 400/413 if none of the response went out yet.
 //! - Keep-alive with a 1 KiB cached file allocates nothing per request: the
 //!   head is formatted into a reused buffer and the body is an `Rc` clone.
 
-use std::mem;
-use std::os::unix::fs::FileExt;
+use std::mem::{self, MaybeUninit};
 use std::time::Duration;
 
 use httparse::Status;
@@ -38,36 +44,50 @@ use tracing::{debug, trace};
 
 pub use super::{CloseState, ServeCtx};
 use crate::config::HttpConfig;
-use crate::respond::{reason, Body, Method, Response};
+use crate::respond::{reason, Body, Method, Request, Response};
 
-/// Longest request line (method, target, version). Longer: 414.
-pub const MAX_REQUEST_LINE: usize = 8 * 1024;
-/// Longest header section including the request line. Longer: 431.
-pub const MAX_HEAD: usize = 32 * 1024;
-/// Most header fields in one request. More: 431.
-pub const MAX_HEADERS: usize = 100;
-/// Largest request body read and discarded to keep the connection; a
-/// larger declared body gets its response and a close instead.
-pub const MAX_DISCARD_BODY: u64 = 1024 * 1024;
+/// Upper bound of `max_headers`: the header array lives on the stack,
+/// uninitialised, so its size costs nothing per request.
+pub const MAX_HEADERS_LIMIT: usize = 1000;
 /// Longest chunk-size line (size and extensions) in a chunked body, and the
 /// most trailer bytes accepted. Longer: the connection is closed.
 pub const MAX_CHUNK_LINE: usize = 4 * 1024;
-/// A response that makes no write progress for this long is aborted
-/// (nginx's `send_timeout`).
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// A head buffer that grew past this is freed rather than kept for reuse.
 const HEAD_BUF_KEEP: usize = 4 * 1024;
+/// The interim response sent before reading a body that the client holds
+/// back behind `Expect: 100-continue` (RFC 9110 §10.1.1, §15.2.1).
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// HTTP/1 settings, from `[http]` in the configuration.
+/// HTTP/1 settings, from `[http]` in the configuration. Defaults follow
+/// nginx (the directive each one mirrors is named).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct H1Settings {
     /// Idle time allowed between requests on a persistent connection;
-    /// zero turns keep-alive off.
+    /// zero turns keep-alive off (`keepalive_timeout`, 15 s).
     pub keepalive_timeout: Duration,
-    /// Requests served on one connection before it is closed (at least 1).
+    /// Requests served on one connection before it is closed, at least 1
+    /// (`keepalive_requests`, 1000).
     pub keepalive_requests: u32,
-    /// Time allowed for a request head to arrive once expected.
+    /// Time allowed for a request head to arrive once expected
+    /// (`client_header_timeout`, 60 s).
     pub header_timeout: Duration,
+    /// A response that makes no write progress for this long is aborted
+    /// (`send_timeout`, 60 s).
+    pub send_timeout: Duration,
+    /// Longest request line (method, target, version); longer is 414
+    /// (the buffer size of `large_client_header_buffers 4 8k`: 8 KiB).
+    pub max_request_line: usize,
+    /// Largest header section including the request line; larger is 431
+    /// (all of `large_client_header_buffers 4 8k`: 32 KiB).
+    pub max_header_size: usize,
+    /// Most header fields in one request, at most [`MAX_HEADERS_LIMIT`];
+    /// more is 431 (nginx counts bytes only; 100 is Apache's and Go's
+    /// order of magnitude and far above what browsers send).
+    pub max_headers: usize,
+    /// Largest request body; a larger `Content-Length` is answered 413 and
+    /// the connection closed, a longer chunked body closes the connection.
+    /// Zero: no limit (`client_max_body_size`, 1 MiB).
+    pub max_body_size: u64,
 }
 
 impl Default for H1Settings {
@@ -76,6 +96,11 @@ impl Default for H1Settings {
             keepalive_timeout: Duration::from_secs(15),
             keepalive_requests: 1000,
             header_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(60),
+            max_request_line: 8 * 1024,
+            max_header_size: 32 * 1024,
+            max_headers: 100,
+            max_body_size: 1024 * 1024,
         }
     }
 }
@@ -87,7 +112,17 @@ impl H1Settings {
             keepalive_timeout: http.keepalive_timeout,
             keepalive_requests: http.keepalive_requests,
             header_timeout: http.header_timeout,
+            send_timeout: http.send_timeout,
+            max_request_line: http.max_request_line,
+            max_header_size: http.max_header_size,
+            max_headers: http.max_headers,
+            max_body_size: http.max_body_size,
         }
+    }
+
+    /// True if a body of `len` bytes is over `max_body_size`.
+    fn body_too_large(&self, len: u64) -> bool {
+        self.max_body_size != 0 && len > self.max_body_size
     }
 }
 
@@ -111,10 +146,17 @@ enum Phase {
 enum RequestError {
     /// Not HTTP/1.x syntax: 400.
     Malformed(httparse::Error),
-    /// Request line over [`MAX_REQUEST_LINE`]: 414.
+    /// Request line over `max_request_line`: 414.
     LineTooLong,
-    /// Head over [`MAX_HEAD`] or more than [`MAX_HEADERS`] fields: 431.
+    /// Head over `max_header_size` or more than `max_headers` fields: 431.
     HeadTooLarge,
+    /// `Content-Length` over `max_body_size`: 413.
+    BodyTooLarge,
+    /// The head did not arrive within `header_timeout`: 408.
+    Timeout,
+    /// A chunked body that breaks RFC 9112 §7.1, noticed before any of the
+    /// response went out: 400.
+    BadChunkedBody,
     /// Missing or repeated `Host` (RFC 9112 §3.2): 400.
     BadHost,
     /// `Content-Length` not a number, or two different ones: 400.
@@ -131,6 +173,8 @@ impl RequestError {
             RequestError::Malformed(httparse::Error::TooManyHeaders) => 431,
             RequestError::LineTooLong => 414,
             RequestError::HeadTooLarge => 431,
+            RequestError::BodyTooLarge => 413,
+            RequestError::Timeout => 408,
             _ => 400,
         }
     }
@@ -161,6 +205,14 @@ pub struct H1Conn {
     discard: Discard,
     peer_eof: bool,
     served: u32,
+    /// For the access log (only filled while it is on): the request line,
+    /// `Referer` and `User-Agent` of the response in flight, one after the
+    /// other (split at `log_ref_at` and `log_ua_at`), and its status. Empty
+    /// request line: the request could not be parsed (logged as `-`).
+    log_fields: Vec<u8>,
+    log_ref_at: usize,
+    log_ua_at: usize,
+    log_status: u16,
 }
 
 impl H1Conn {
@@ -179,6 +231,10 @@ impl H1Conn {
             discard: Discard::None,
             peer_eof: false,
             served: 0,
+            log_fields: Vec::new(),
+            log_ref_at: 0,
+            log_ua_at: 0,
+            log_status: 0,
         }
     }
 
@@ -196,7 +252,7 @@ impl H1Conn {
             // The current request's body comes first; it may arrive while
             // its response is being written.
             if !matches!(self.discard, Discard::None) {
-                used += self.discard_body(&data[used..]);
+                used += self.discard_body(now, &data[used..], ctx);
                 if self.close != CloseState::Open {
                     return data.len();
                 }
@@ -272,6 +328,7 @@ impl H1Conn {
                 let dst = &mut out[n..n + k];
                 if let Err(e) = copy_body(&self.body, self.body_sent, dst) {
                     debug!(error = %e, sent = self.body_sent, "response body unreadable; aborting");
+                    self.log_response(ctx);
                     self.finish(CloseState::Abort);
                     return n;
                 }
@@ -279,12 +336,13 @@ impl H1Conn {
                 n += k;
             }
             if self.body_sent == self.body.len() {
+                self.log_response(ctx);
                 self.finish_response(ctx.now, ctx.settings);
                 return n;
             }
         }
         if n > 0 {
-            self.deadline = Some(ctx.now + SEND_TIMEOUT);
+            self.deadline = Some(ctx.now + ctx.settings.send_timeout);
         }
         n
     }
@@ -308,7 +366,7 @@ impl H1Conn {
     }
 
     /// Acts on an expired timer; does nothing before the deadline.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Instant, ctx: &mut ServeCtx) {
         match self.deadline {
             Some(deadline) if now >= deadline => {}
             _ => return,
@@ -318,16 +376,34 @@ impl H1Conn {
                 trace!(served = self.served, "idle timeout");
                 self.finish(CloseState::Timeout);
             }
-            Phase::Head | Phase::DrainBody => {
-                debug!(phase = ?self.phase, "request timed out");
+            Phase::Head => {
+                // Part of a head arrived but not all of it in time (a slow
+                // client, or slowloris): 408 and close (RFC 9110 §15.5.9).
+                // nginx closes silently here; a 408 tells a real client why.
+                debug!(buffered = self.head_buf.len(), "request head timed out");
+                self.reject(now, RequestError::Timeout, ctx);
+            }
+            Phase::DrainBody => {
+                // The response is out; a body that stalls is not worth one.
+                debug!("request body timed out");
                 self.finish(CloseState::Timeout);
             }
             Phase::Responding => {
-                debug!(sent = self.body_sent, "send timeout; aborting");
+                debug!(sent = self.body_sent, "send_timeout; aborting");
+                self.log_response(ctx);
                 self.finish(CloseState::Abort);
             }
             Phase::Done => self.deadline = None,
         }
+    }
+
+    /// The peer reset the connection or it failed: the driver drops it.
+    /// Logs the response that was in flight, if any.
+    pub fn handle_reset(&mut self, ctx: &mut ServeCtx) {
+        if self.phase == Phase::Responding {
+            self.log_response(ctx);
+        }
+        self.finish(CloseState::Abort);
     }
 
     /// What the driver should do with the TCP connection.
@@ -349,7 +425,7 @@ impl H1Conn {
             return match self.parse_and_serve(now, input, ctx) {
                 Parsed::Complete(n) => n,
                 Parsed::Partial => {
-                    if let Err(e) = check_partial(input) {
+                    if let Err(e) = check_partial(input, ctx.settings) {
                         self.reject(now, e, ctx);
                         return input.len();
                     }
@@ -362,14 +438,15 @@ impl H1Conn {
         }
 
         let old = self.head_buf.len();
-        let take = input.len().min((MAX_HEAD + 1).saturating_sub(old));
+        let limit = ctx.settings.max_header_size;
+        let take = input.len().min((limit + 1).saturating_sub(old));
         self.head_buf.extend_from_slice(&input[..take]);
         // Parse again only if the new bytes may end the head (a blank line).
         let tail = &self.head_buf[old.saturating_sub(3)..];
         let may_end =
             tail.windows(2).any(|w| w == b"\n\n") || tail.windows(3).any(|w| w == b"\n\r\n");
         if !may_end {
-            if let Err(e) = check_partial(&self.head_buf) {
+            if let Err(e) = check_partial(&self.head_buf, ctx.settings) {
                 self.reject(now, e, ctx);
             }
             return take;
@@ -384,7 +461,7 @@ impl H1Conn {
                 n.saturating_sub(old)
             }
             Parsed::Partial => {
-                if let Err(e) = check_partial(&self.head_buf) {
+                if let Err(e) = check_partial(&self.head_buf, ctx.settings) {
                     self.reject(now, e, ctx);
                 }
                 take
@@ -398,14 +475,17 @@ impl H1Conn {
 
     /// Parses `buf` as a request head and, if complete, starts its response.
     fn parse_and_serve(&mut self, now: Instant, buf: &[u8], ctx: &mut ServeCtx) -> Parsed {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(buf) {
+        // Uninitialised: only the fields present are written, so a large
+        // `max_headers` costs nothing per request.
+        let mut headers = [const { MaybeUninit::<httparse::Header>::uninit() }; MAX_HEADERS_LIMIT];
+        let max_headers = ctx.settings.max_headers.clamp(1, MAX_HEADERS_LIMIT);
+        let mut req = httparse::Request::new(&mut []);
+        match req.parse_with_uninit_headers(buf, &mut headers[..max_headers]) {
             Ok(Status::Complete(n)) => {
-                if n > MAX_HEAD {
-                    self.reject(now, RequestError::HeadTooLarge, ctx);
-                } else if request_line_len(buf) > MAX_REQUEST_LINE {
+                if request_line_len(buf) > ctx.settings.max_request_line {
                     self.reject(now, RequestError::LineTooLong, ctx);
+                } else if n > ctx.settings.max_header_size {
+                    self.reject(now, RequestError::HeadTooLarge, ctx);
                 } else {
                     self.serve(now, &req, ctx);
                 }
@@ -429,10 +509,25 @@ impl H1Conn {
         let version = req.version.unwrap_or(1);
         let method = req.method.unwrap_or("");
         let target = req.path.unwrap_or("");
+        if ctx.log.enabled() {
+            self.stash_log_fields(method, target, version, req.headers);
+        }
         let fields = match Fields::scan(req.headers, version) {
             Ok(f) => f,
             Err(e) => return self.reject(now, e, ctx),
         };
+
+        let declared = if fields.chunked {
+            None
+        } else {
+            Some(fields.content_length.unwrap_or(0))
+        };
+        // nginx `client_max_body_size`: a declared body over the limit is
+        // refused before any of it is read; the close (RFC 9110 §15.5.14)
+        // tells the client not to send it here.
+        if declared.is_some_and(|n| ctx.settings.body_too_large(n)) {
+            return self.reject(now, RequestError::BodyTooLarge, ctx);
+        }
 
         // RFC 9112 §9.3: persistence by version and `Connection`.
         let mut keep = if version >= 1 {
@@ -447,30 +542,25 @@ impl H1Conn {
             keep = false;
         }
 
-        let declared = if fields.chunked {
-            None
-        } else {
-            Some(fields.content_length.unwrap_or(0))
-        };
+        let mut interim = false;
         if declared != Some(0) {
-            let too_big = declared.is_some_and(|n| n > MAX_DISCARD_BODY);
-            if fields.expect_continue || too_big {
-                // Answer without waiting for the body; the close tells the
-                // client not to send it on this connection.
-                keep = false;
-            } else {
-                self.discard = match declared {
-                    Some(n) => Discard::Length(n),
-                    None => Discard::Chunked(ChunkedDiscard::default()),
-                };
-            }
+            // The body is read and discarded so the connection stays
+            // usable (nginx discards it the same way). RFC 9110 §10.1.1: a
+            // client that sent `Expect: 100-continue` waits for a 100 before
+            // sending it, so say 100 first (as nginx does when it starts
+            // discarding); in HTTP/1.0 the expectation MUST be ignored.
+            interim = fields.expect_continue && version >= 1;
+            self.discard = match declared {
+                Some(n) => Discard::Length(n),
+                None => Discard::Chunked(ChunkedDiscard::new(ctx.settings.max_body_size)),
+            };
         }
 
-        let resp = ctx.site.resolve(
-            Method::from_bytes(method.as_bytes()),
-            target.as_bytes(),
-            ctx.now_unix_secs,
-        );
+        let mut request = Request::new(Method::from_bytes(method.as_bytes()), target.as_bytes());
+        for h in req.headers.iter() {
+            request.add_field(h.name.as_bytes(), h.value);
+        }
+        let resp = ctx.site.resolve(&request, ctx.now_unix_secs);
         trace!(
             method,
             target,
@@ -479,7 +569,7 @@ impl H1Conn {
             keep,
             "request"
         );
-        self.start_response(now, resp, keep, version, ctx);
+        self.start_response(now, resp, keep, version, interim, ctx);
     }
 
     /// Answers a bad request with `status` and closes.
@@ -489,11 +579,11 @@ impl H1Conn {
         self.discard = Discard::None;
         self.clear_head_buf();
         self.served = self.served.saturating_add(1);
-        self.start_response(now, Response::error(status), false, 1, ctx);
+        self.start_response(now, Response::error(status), false, 1, false, ctx);
     }
 
     /// Consumes request-body bytes from `input`; returns how many.
-    fn discard_body(&mut self, input: &[u8]) -> usize {
+    fn discard_body(&mut self, now: Instant, input: &[u8], ctx: &mut ServeCtx) -> usize {
         match &mut self.discard {
             Discard::None => 0,
             Discard::Length(left) => {
@@ -516,8 +606,19 @@ impl H1Conn {
                 Err(e) => {
                     debug!(error = ?e, "bad chunked request body; closing");
                     self.discard = Discard::None;
-                    // The response (if any) still goes out; then close.
-                    if self.phase == Phase::Responding {
+                    if self.phase == Phase::Responding && self.wpos == 0 {
+                        // None of the response is out yet: answer the
+                        // broken framing instead (RFC 9112 §7.1: 400; over
+                        // `max_body_size`: 413), then close.
+                        let err = if e == ChunkError::TooLarge {
+                            RequestError::BodyTooLarge
+                        } else {
+                            RequestError::BadChunkedBody
+                        };
+                        self.served = self.served.saturating_sub(1);
+                        self.reject(now, err, ctx);
+                    } else if self.phase == Phase::Responding {
+                        // The response goes out whole; then close.
                         self.close = CloseState::CloseAfterFlush;
                     } else {
                         self.finish(CloseState::CloseAfterFlush);
@@ -530,18 +631,22 @@ impl H1Conn {
 
     // -- writing ------------------------------------------------------------
 
-    /// Formats the head of `resp` into `wbuf` and makes it the response in
-    /// flight.
+    /// Formats the head of `resp` into `wbuf` (after a `100 Continue` if
+    /// `interim`) and makes it the response in flight.
     fn start_response(
         &mut self,
         now: Instant,
         resp: Response,
         keep: bool,
         version: u8,
+        interim: bool,
         ctx: &ServeCtx,
     ) {
         let w = &mut self.wbuf;
         w.clear();
+        if interim {
+            w.extend_from_slice(CONTINUE);
+        }
         let mut num = itoa::Buffer::new();
         // RFC 9110 §6.2: answer with our highest version, also to HTTP/1.0.
         w.extend_from_slice(b"HTTP/1.1 ");
@@ -550,25 +655,12 @@ impl H1Conn {
         w.extend_from_slice(reason(resp.status).as_bytes());
         w.extend_from_slice(b"\r\nServer: tapir\r\nDate: ");
         w.extend_from_slice(ctx.date.date().as_bytes());
-        if let Some(ct) = &resp.headers.content_type {
-            w.extend_from_slice(b"\r\nContent-Type: ");
-            w.extend_from_slice(ct.as_str().as_bytes());
-        }
-        w.extend_from_slice(b"\r\nContent-Length: ");
-        w.extend_from_slice(num.format(resp.headers.content_length).as_bytes());
-        if let Some(lm) = &resp.headers.last_modified {
-            w.extend_from_slice(b"\r\nLast-Modified: ");
-            w.extend_from_slice(lm.as_bytes());
-        }
-        if let Some(loc) = &resp.headers.location {
-            w.extend_from_slice(b"\r\nLocation: ");
-            // Never let a control byte split the header.
-            w.extend(loc.bytes().filter(|b| !b.is_ascii_control()));
-        }
-        if let Some(allow) = resp.headers.allow {
-            w.extend_from_slice(b"\r\nAllow: ");
-            w.extend_from_slice(allow.as_bytes());
-        }
+        resp.for_each_field(|name, value| {
+            w.extend_from_slice(b"\r\n");
+            w.extend_from_slice(name.as_bytes());
+            w.extend_from_slice(b": ");
+            w.extend_from_slice(value);
+        });
         if !keep {
             w.extend_from_slice(b"\r\nConnection: close");
         } else if version == 0 {
@@ -576,13 +668,71 @@ impl H1Conn {
         }
         w.extend_from_slice(b"\r\n\r\n");
         self.wpos = 0;
+        self.log_status = resp.status;
         self.body = resp.body;
         self.body_sent = 0;
         self.phase = Phase::Responding;
-        self.deadline = Some(now + SEND_TIMEOUT);
+        self.deadline = Some(now + ctx.settings.send_timeout);
         if !keep {
             self.close = CloseState::CloseAfterFlush;
         }
+    }
+
+    /// Keeps what the access log needs from a request until its response
+    /// is done (copied into a reused buffer: no allocation per request).
+    fn stash_log_fields(
+        &mut self,
+        method: &str,
+        target: &str,
+        version: u8,
+        headers: &[httparse::Header],
+    ) {
+        let f = &mut self.log_fields;
+        f.clear();
+        f.extend_from_slice(method.as_bytes());
+        f.push(b' ');
+        f.extend_from_slice(target.as_bytes());
+        f.extend_from_slice(if version == 0 {
+            b" HTTP/1.0"
+        } else {
+            b" HTTP/1.1"
+        });
+        let find = |name: &[u8]| {
+            headers
+                .iter()
+                .find(|h| h.name.as_bytes().eq_ignore_ascii_case(name))
+                .map_or(&b""[..], |h| trim(h.value))
+        };
+        self.log_ref_at = f.len();
+        f.extend_from_slice(find(b"referer"));
+        self.log_ua_at = f.len();
+        f.extend_from_slice(find(b"user-agent"));
+    }
+
+    /// Appends the access-log line of the response in flight (with the
+    /// body bytes sent so far) and forgets its request.
+    fn log_response(&mut self, ctx: &mut ServeCtx) {
+        if !ctx.log.enabled() {
+            return;
+        }
+        let f = &self.log_fields;
+        let (ref_at, ua_at) = (self.log_ref_at.min(f.len()), self.log_ua_at.min(f.len()));
+        let ua_at = ua_at.max(ref_at);
+        ctx.log.record(
+            ctx.peer,
+            &f[..ref_at],
+            self.log_status,
+            self.body_sent,
+            &f[ref_at..ua_at],
+            &f[ua_at..],
+        );
+        if self.log_fields.capacity() > HEAD_BUF_KEEP {
+            self.log_fields = Vec::new();
+        } else {
+            self.log_fields.clear();
+        }
+        self.log_ref_at = 0;
+        self.log_ua_at = 0;
     }
 
     /// The response is fully written: wait for the next request (or close).
@@ -653,47 +803,36 @@ enum Parsed {
 }
 
 /// Limits on a head that is not complete yet.
-fn check_partial(buf: &[u8]) -> Result<(), RequestError> {
-    if buf.len() > MAX_HEAD {
-        return Err(RequestError::HeadTooLarge);
-    }
-    if request_line_len(buf) > MAX_REQUEST_LINE {
+fn check_partial(buf: &[u8], settings: &H1Settings) -> Result<(), RequestError> {
+    // The request line first: an over-long target is 414 even when it
+    // also fills the whole head budget (nginx answers 414 there too).
+    if request_line_len(buf) > settings.max_request_line {
         return Err(RequestError::LineTooLong);
+    }
+    if buf.len() > settings.max_header_size {
+        return Err(RequestError::HeadTooLarge);
     }
     Ok(())
 }
 
-/// Length of the request line (after any leading blank lines), or of all of
-/// `buf` if the line has not ended yet.
+/// Length of the request line without its CRLF (after any leading blank
+/// lines), or of all of `buf` if the line has not ended yet.
 fn request_line_len(buf: &[u8]) -> usize {
     let start = buf
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(buf.len());
     let rest = &buf[start..];
-    rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
+    match rest.iter().position(|&b| b == b'\n') {
+        Some(lf) if lf > 0 && rest[lf - 1] == b'\r' => lf - 1,
+        Some(lf) => lf,
+        None => rest.len(),
+    }
 }
 
 /// Copies body bytes `[sent, sent + dst.len())` into `dst`.
 fn copy_body(body: &Body, sent: u64, dst: &mut [u8]) -> std::io::Result<()> {
-    let from = usize::try_from(sent).unwrap_or(usize::MAX);
-    let src: &[u8] = match body {
-        Body::Empty => &[],
-        Body::Static(b) => b,
-        Body::Bytes(b) => b,
-        Body::File { file, offset, .. } => {
-            // pread: the file position is shared by every response using
-            // this cached file, so never use it.
-            return file.read_exact_at(dst, offset + sent);
-        }
-    };
-    match src.get(from..from + dst.len()) {
-        Some(s) => {
-            dst.copy_from_slice(s);
-            Ok(())
-        }
-        None => Err(std::io::ErrorKind::UnexpectedEof.into()),
-    }
+    body.read_at(sent, dst)
 }
 
 /// What the header fields say about framing and persistence.
@@ -711,6 +850,7 @@ impl Fields {
         let mut f = Fields::default();
         let mut hosts = 0;
         let mut transfer_encoding = false;
+        let mut chunked_codings = 0;
         for h in headers {
             let name = h.name.as_bytes();
             let value = trim(h.value);
@@ -731,8 +871,9 @@ impl Fields {
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 transfer_encoding = true;
                 // The last coding of the last field is the final one.
-                if let Some(last) = value.rsplit(|&b| b == b',').map(trim).next() {
-                    f.chunked = last.eq_ignore_ascii_case(b"chunked");
+                for coding in value.split(|&b| b == b',').map(trim) {
+                    f.chunked = coding.eq_ignore_ascii_case(b"chunked");
+                    chunked_codings += usize::from(f.chunked);
                 }
             } else if name.eq_ignore_ascii_case(b"host") {
                 hosts += 1;
@@ -747,8 +888,8 @@ impl Fields {
         if transfer_encoding {
             // RFC 9112 §6.1: TE with CL is a smuggling attempt or a broken
             // client; TE in HTTP/1.0 is faulty framing. §6.3: chunked must
-            // be the final coding.
-            if f.content_length.is_some() || version == 0 || !f.chunked {
+            // be the final coding; RFC 9112 §7: and applied only once.
+            if f.content_length.is_some() || version == 0 || !f.chunked || chunked_codings > 1 {
                 return Err(RequestError::BadTransferEncoding);
             }
         } else {
@@ -786,7 +927,9 @@ fn trim(v: &[u8]) -> &[u8] {
 enum ChunkError {
     /// Bytes that do not follow RFC 9112 §7.1's grammar.
     Syntax,
-    /// A chunk size over 2^64, or a body over [`MAX_DISCARD_BODY`].
+    /// A chunk size that does not fit 64 bits.
+    Overflow,
+    /// A body over `max_body_size`.
     TooLarge,
     /// A chunk-size line or trailer section over [`MAX_CHUNK_LINE`].
     LineTooLong,
@@ -831,20 +974,22 @@ struct ChunkedDiscard {
     line: usize,
     /// Data bytes so far.
     total: u64,
+    /// Most data bytes accepted (`max_body_size`; 0: no limit).
+    limit: u64,
 }
 
-impl Default for ChunkedDiscard {
-    fn default() -> ChunkedDiscard {
+impl ChunkedDiscard {
+    /// A reader for a body of at most `limit` data bytes (0: no limit).
+    fn new(limit: u64) -> ChunkedDiscard {
         ChunkedDiscard {
             state: ChunkState::Size { digits: 0 },
             size: 0,
             line: 0,
             total: 0,
+            limit,
         }
     }
-}
 
-impl ChunkedDiscard {
     /// Consumes bytes of the body from `input`; returns how many, and
     /// whether the body ended (then no byte after its end was consumed).
     fn feed(&mut self, input: &[u8]) -> Result<(usize, bool), ChunkError> {
@@ -865,7 +1010,7 @@ impl ChunkedDiscard {
             self.state = match (self.state, b) {
                 (Size { digits }, _) if b.is_ascii_hexdigit() => {
                     if digits >= 16 {
-                        return Err(ChunkError::TooLarge);
+                        return Err(ChunkError::Overflow);
                     }
                     // NOTE(unwrap): `b` was just checked to be a hex digit.
                     let d = u64::from((b as char).to_digit(16).unwrap());
@@ -891,7 +1036,7 @@ impl ChunkedDiscard {
                         TrailerStart
                     } else {
                         self.total = self.total.saturating_add(size);
-                        if self.total > MAX_DISCARD_BODY {
+                        if self.limit != 0 && self.total > self.limit {
                             return Err(ChunkError::TooLarge);
                         }
                         Data(size)
@@ -921,10 +1066,12 @@ impl ChunkedDiscard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access_log::AccessLog;
     use crate::date::DateCache;
     use crate::respond::Site;
     use proptest::prelude::*;
     use std::fs;
+    use std::net::Ipv4Addr;
     use std::time::UNIX_EPOCH;
 
     /// Wall clock of every test: Tue, 14 Nov 2023 22:13:20 GMT.
@@ -934,6 +1081,7 @@ mod tests {
     const DATE: &str = "Tue, 14 Nov 2023 22:13:20 GMT";
     const LM: &str = "Fri, 01 Jan 2021 00:00:00 GMT";
     const BIG: usize = 300 * 1024;
+    const PEER: Ipv4Addr = Ipv4Addr::new(10, 7, 0, 1);
 
     fn site_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -959,6 +1107,7 @@ mod tests {
         site: Site,
         settings: H1Settings,
         date: DateCache,
+        log: AccessLog,
         conn: H1Conn,
         now: Instant,
         /// Received but not yet consumed input.
@@ -985,6 +1134,7 @@ mod tests {
                 site,
                 settings,
                 date: DateCache::new(NOW_UNIX),
+                log: AccessLog::off(),
                 conn: H1Conn::new(now, &settings),
                 now,
                 rx: Vec::new(),
@@ -1009,6 +1159,8 @@ mod tests {
                     date: &self.date,
                     now_unix_secs: NOW_UNIX,
                     now: self.now,
+                    log: &mut self.log,
+                    peer: PEER,
                 };
                 let mut progress = false;
                 if !self.rx.is_empty() && self.conn.wants_input() {
@@ -1044,7 +1196,17 @@ mod tests {
 
         fn advance(&mut self, d: Duration) {
             self.now += d;
-            self.conn.handle_timeout(self.now);
+            let mut ctx = ServeCtx {
+                site: &mut self.site,
+                settings: &self.settings,
+                date: &self.date,
+                now_unix_secs: NOW_UNIX,
+                now: self.now,
+                log: &mut self.log,
+                peer: PEER,
+            };
+            self.conn.handle_timeout(self.now, &mut ctx);
+            self.pump();
         }
     }
 
@@ -1052,7 +1214,7 @@ mod tests {
         format!(
             "HTTP/1.1 200 OK\r\nServer: tapir\r\nDate: {DATE}\r\n\
              Content-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\
-             Last-Modified: {LM}\r\n{extra}\r\nhello"
+             Last-Modified: {LM}\r\nETag: \"5fee6600-5\"\r\nAccept-Ranges: bytes\r\n{extra}\r\nhello"
         )
     }
 
@@ -1117,6 +1279,8 @@ mod tests {
             date: &h.date,
             now_unix_secs: NOW_UNIX,
             now: h.now,
+            log: &mut h.log,
+            peer: PEER,
         };
         let n = h.conn.handle_input(h.now, &three, &mut ctx);
         assert_eq!(n, GET_INDEX.len());
@@ -1156,7 +1320,7 @@ mod tests {
         h.send(b"DELETE /index.html HTTP/1.1\r\nHost: t\r\n\r\n");
         assert_eq!(
             h.take(),
-            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
         );
         assert_eq!(h.conn.close_state(), CloseState::Open);
     }
@@ -1215,6 +1379,10 @@ mod tests {
         assert_eq!(h.take(), ok_index("Connection: close\r\n"));
     }
 
+    const MAX_REQUEST_LINE: usize = 8 * 1024;
+    const MAX_HEAD: usize = 32 * 1024;
+    const MAX_HEADERS: usize = 100;
+
     #[test]
     fn request_line_limit_is_414() {
         let mut h = Harness::new();
@@ -1266,6 +1434,97 @@ mod tests {
                 "Connection: close\r\n"
             )
         );
+    }
+
+    #[test]
+    fn configured_limits_are_enforced() {
+        let settings = H1Settings {
+            max_request_line: 300,
+            max_header_size: 1024,
+            max_headers: 3,
+            ..H1Settings::default()
+        };
+        let line = |n: usize| format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(n));
+        // "GET /" + n + " HTTP/1.1" is n + 14 bytes.
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(line(286).as_bytes());
+        assert_eq!(h.take(), error("404 Not Found", ""));
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(line(287).as_bytes());
+        assert_eq!(h.take(), error("414 URI Too Long", "Connection: close\r\n"));
+
+        let fields = |n: usize| {
+            let mut r = b"GET /index.html HTTP/1.1\r\nHost: t\r\n".to_vec();
+            for i in 1..n {
+                r.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+            }
+            r.extend_from_slice(b"\r\n");
+            r
+        };
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(&fields(3));
+        assert_eq!(h.take(), ok_index(""));
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(&fields(4));
+        let too_large = error(
+            "431 Request Header Fields Too Large",
+            "Connection: close\r\n",
+        );
+        assert_eq!(h.take(), too_large);
+
+        // A head of exactly max_header_size is accepted; one byte more not.
+        let head = |size: usize| {
+            let fixed = "GET /index.html HTTP/1.1\r\nHost: t\r\nX: \r\n\r\n".len();
+            format!(
+                "GET /index.html HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n",
+                "v".repeat(size - fixed)
+            )
+        };
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(head(1024).as_bytes());
+        assert_eq!(h.take(), ok_index(""));
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(head(1025).as_bytes());
+        assert_eq!(h.take(), too_large);
+        // Also byte by byte.
+        let mut h = Harness::with(settings, 64 * 1024);
+        for &b in head(1025).as_bytes() {
+            h.send(&[b]);
+        }
+        assert_eq!(h.take(), too_large);
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+    }
+
+    #[test]
+    fn header_timeout_is_408_only_once_a_request_started() {
+        let settings = H1Settings {
+            header_timeout: Duration::from_secs(1),
+            ..H1Settings::default()
+        };
+        // Slowloris: a byte now and then, never a whole head.
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(b"GET / HTTP/1.1\r\n");
+        h.advance(Duration::from_millis(500));
+        h.send(b"X-a: b\r\n");
+        assert_eq!(h.take(), "");
+        h.advance(Duration::from_millis(500));
+        assert_eq!(
+            h.take(),
+            error("408 Request Timeout", "Connection: close\r\n")
+        );
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        // Nothing sent at all: closed without a word.
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.advance(Duration::from_secs(1));
+        assert_eq!(h.take(), "");
+        assert_eq!(h.conn.close_state(), CloseState::Timeout);
+        // A stalled request body after the response: closed silently.
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(b"GET /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab");
+        assert_eq!(h.take(), ok_index(""));
+        h.advance(Duration::from_secs(1));
+        assert_eq!(h.take(), "");
+        assert_eq!(h.conn.close_state(), CloseState::Timeout);
     }
 
     #[test]
@@ -1347,8 +1606,13 @@ mod tests {
         h.send(b"Host: t\r\n");
         assert_eq!(h.conn.poll_timeout(), Some(Instant::from_secs(1010 + 60)));
         h.advance(Duration::from_secs(30));
-        assert_eq!(h.conn.close_state(), CloseState::Timeout);
-        assert_eq!(h.take(), "");
+        // Part of a request arrived: 408, then close.
+        assert_eq!(
+            h.take(),
+            error("408 Request Timeout", "Connection: close\r\n")
+        );
+        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        assert!(!h.conn.wants_transmit());
     }
 
     #[test]
@@ -1380,6 +1644,15 @@ mod tests {
             b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
             b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
             b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\
+              Transfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\
+              Content-Length: 0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1, 1\r\n\r\n",
             b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
         ] {
             let mut h = Harness::new();
@@ -1402,14 +1675,14 @@ mod tests {
         h.send(&req);
         assert_eq!(
             h.take(),
-            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n") + &ok_index("")
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n") + &ok_index("")
         );
         // Body split across inputs, arriving after the response is written.
         let mut h = Harness::new();
         h.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
         assert_eq!(
             h.take(),
-            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
         );
         h.send(b"cd");
         h.send(GET_INDEX);
@@ -1422,7 +1695,8 @@ mod tests {
         let mut req = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         req.extend_from_slice(b"5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: y\r\n\r\n");
         req.extend_from_slice(GET_INDEX);
-        let expected = error("405 Method Not Allowed", "Allow: GET, HEAD\r\n") + &ok_index("");
+        let expected =
+            error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n") + &ok_index("");
         h.send(&req);
         assert_eq!(h.take(), expected);
         let mut h = Harness::new();
@@ -1433,37 +1707,125 @@ mod tests {
     }
 
     #[test]
-    fn bad_chunked_body_closes() {
-        let mut h = Harness::new();
-        h.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
-        assert_eq!(
-            h.take(),
-            error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
-        );
-        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+    fn bad_chunked_body_is_400_and_close() {
+        let head = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for body in [
+            &b"zz\r\n"[..],
+            b"5\r\nhelloX",
+            b"1ffffffffffffffff\r\n",
+            b"5\nhello\r\n",
+            b"0\r\nX: y\n\r\n",
+        ] {
+            // With the head: the 405 never left, so the framing error is
+            // what gets answered.
+            let mut h = Harness::new();
+            h.send(&[&head[..], body].concat());
+            assert_eq!(
+                h.take(),
+                error("400 Bad Request", "Connection: close\r\n"),
+                "{body:?}"
+            );
+            assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+            // After the response went out: it stays whole, then close.
+            let mut h = Harness::new();
+            h.send(head);
+            assert_eq!(
+                h.take(),
+                error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
+            );
+            h.send(body);
+            assert_eq!(h.take(), "");
+            assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        }
     }
 
     #[test]
-    fn oversized_or_expected_bodies_are_not_waited_for() {
+    fn body_over_max_body_size_is_413_and_close() {
+        // Declared: refused before reading it, also on a GET.
+        for req in [
+            &b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n"[..],
+            b"GET /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n",
+            b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n",
+        ] {
+            let mut h = Harness::new();
+            h.send(req);
+            assert_eq!(
+                h.take(),
+                error("413 Content Too Large", "Connection: close\r\n"),
+                "{req:?}"
+            );
+            assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        }
+        // Exactly the limit is fine.
         let mut h = Harness::new();
-        h.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n");
+        h.send(b"GET /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n");
+        assert_eq!(h.take(), ok_index(""));
+        h.send(&vec![b'x'; 1 << 20]);
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+        // Chunked: the total counts; noticed with the head, it is a 413.
+        let settings = H1Settings {
+            max_body_size: 10,
+            ..H1Settings::default()
+        };
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+              5\r\nhello\r\n6\r\nworld!\r\n",
+        );
         assert_eq!(
             h.take(),
-            error(
-                "405 Method Not Allowed",
-                "Allow: GET, HEAD\r\nConnection: close\r\n"
-            )
+            error("413 Content Too Large", "Connection: close\r\n")
         );
-        assert_eq!(h.conn.close_state(), CloseState::CloseAfterFlush);
+        // max_body_size = 0: no limit.
+        let settings = H1Settings {
+            max_body_size: 0,
+            ..H1Settings::default()
+        };
+        let mut h = Harness::with(settings, 64 * 1024);
+        h.send(b"GET /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999\r\n\r\n");
+        assert_eq!(h.take(), ok_index(""));
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+    }
+
+    #[test]
+    fn expect_100_continue_gets_interim_response_then_body_is_read() {
         let mut h = Harness::new();
-        h.send(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+        h.send(
+            b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\
+              Expect: 100-continue\r\n\r\n",
+        );
         assert_eq!(
             h.take(),
-            error(
-                "405 Method Not Allowed",
-                "Allow: GET, HEAD\r\nConnection: close\r\n"
-            )
+            "HTTP/1.1 100 Continue\r\n\r\n".to_owned()
+                + &error("405 Method Not Allowed", "Allow: GET, HEAD, OPTIONS\r\n")
         );
+        h.send(b"abc");
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+        // Chunked, and any case of the token (RFC 9110 §10.1.1).
+        let mut h = Harness::new();
+        h.send(
+            b"GET /index.html HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\
+              Expect: 100-Continue\r\n\r\n",
+        );
+        assert_eq!(
+            h.take(),
+            "HTTP/1.1 100 Continue\r\n\r\n".to_owned() + &ok_index("")
+        );
+        h.send(b"0\r\n\r\n");
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
+        // No body, or HTTP/1.0 (MUST ignore): no 100.
+        let mut h = Harness::new();
+        h.send(b"GET /index.html HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n");
+        assert_eq!(h.take(), ok_index(""));
+        let mut h = Harness::new();
+        h.send(
+            b"GET /index.html HTTP/1.0\r\nContent-Length: 1\r\n\
+              Expect: 100-continue\r\n\r\nx",
+        );
+        assert_eq!(h.take(), ok_index("Connection: close\r\n"));
     }
 
     #[test]
@@ -1474,7 +1836,7 @@ mod tests {
         let head = format!(
             "HTTP/1.1 200 OK\r\nServer: tapir\r\nDate: {DATE}\r\n\
              Content-Type: application/octet-stream\r\nContent-Length: {BIG}\r\n\
-             Last-Modified: {LM}\r\n\r\n"
+             Last-Modified: {LM}\r\nETag: \"5fee6600-4b000\"\r\nAccept-Ranges: bytes\r\n\r\n"
         );
         assert_eq!(&tx[..head.len()], head.as_bytes());
         let body = &tx[head.len()..];
@@ -1482,6 +1844,36 @@ mod tests {
         assert!(body.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
         assert_eq!(h.writes, (head.len() + BIG).div_ceil(1000));
         assert_eq!(h.conn.close_state(), CloseState::Open);
+    }
+
+    #[test]
+    fn multipart_ranges_are_streamed_in_pieces() {
+        let mut h = Harness::with(H1Settings::default(), 100);
+        h.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1,-2\r\n\r\n");
+        let tx = mem::take(&mut h.tx);
+        let text = String::from_utf8_lossy(&tx);
+        assert!(
+            text.starts_with("HTTP/1.1 206 Partial Content\r\n"),
+            "{text}"
+        );
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(tx.len() - head.len() - 4, len);
+        assert!(body.contains(&format!(
+            "Content-Range: bytes {}-{}/{BIG}",
+            BIG - 2,
+            BIG - 1
+        )));
+        assert!(h.writes > 2);
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+        // The connection goes on.
+        h.send(GET_INDEX);
+        assert_eq!(h.take(), ok_index(""));
     }
 
     #[test]
@@ -1505,11 +1897,17 @@ mod tests {
 
     #[test]
     fn send_timeout_aborts_a_stuck_response() {
-        let mut h = Harness::with(H1Settings::default(), 0);
+        let settings = H1Settings {
+            send_timeout: Duration::from_secs(7),
+            ..H1Settings::default()
+        };
+        let mut h = Harness::with(settings, 0);
         h.send(GET_INDEX);
         assert!(h.conn.wants_transmit());
-        assert_eq!(h.conn.poll_timeout(), Some(h.now + SEND_TIMEOUT));
-        h.advance(SEND_TIMEOUT);
+        assert_eq!(h.conn.poll_timeout(), Some(h.now + settings.send_timeout));
+        h.advance(Duration::from_millis(6999));
+        assert_eq!(h.conn.close_state(), CloseState::Open);
+        h.advance(Duration::from_millis(1));
         assert_eq!(h.conn.close_state(), CloseState::Abort);
         assert!(!h.conn.wants_transmit());
     }
@@ -1525,15 +1923,15 @@ mod tests {
 
     #[test]
     fn chunked_decoder_stops_at_the_end() {
-        let mut d = ChunkedDiscard::default();
+        let mut d = ChunkedDiscard::new(1 << 20);
         assert_eq!(d.feed(b"3\r\nabc\r\n0\r\n\r\nGET"), Ok((13, true)));
-        let mut d = ChunkedDiscard::default();
-        assert_eq!(d.feed(b"fffffffffffffffff\r\n"), Err(ChunkError::TooLarge));
-        let mut d = ChunkedDiscard::default();
+        let mut d = ChunkedDiscard::new(1 << 20);
+        assert_eq!(d.feed(b"fffffffffffffffff\r\n"), Err(ChunkError::Overflow));
+        let mut d = ChunkedDiscard::new(1 << 20);
         assert_eq!(d.feed(b"200000\r\n"), Err(ChunkError::TooLarge));
-        let mut d = ChunkedDiscard::default();
+        let mut d = ChunkedDiscard::new(1 << 20);
         assert_eq!(d.feed(b"\r\n"), Err(ChunkError::Syntax));
-        let mut d = ChunkedDiscard::default();
+        let mut d = ChunkedDiscard::new(1 << 20);
         assert_eq!(d.feed(b"3\r\nabcX"), Err(ChunkError::Syntax));
     }
 
@@ -1549,6 +1947,8 @@ mod tests {
                 date: &h.date,
                 now_unix_secs: NOW_UNIX,
                 now: h.now,
+                log: &mut h.log,
+                peer: PEER,
             };
             assert_eq!(h.conn.handle_input(h.now, req, &mut ctx), req.len());
             let n = h.conn.poll_transmit(&mut ctx, out);
@@ -1567,18 +1967,118 @@ mod tests {
         assert_eq!(h.conn.requests_served(), 101);
     }
 
+    #[test]
+    fn access_log_lines_in_combined_format() {
+        let mut h = Harness::new();
+        h.log = AccessLog::new(true);
+        h.log.set_time(NOW_UNIX);
+        h.send(
+            b"GET /index.html HTTP/1.1\r\nHost: t\r\nReferer: http://x/\"q\r\n\
+              User-Agent:  curl/8 \r\n\r\n",
+        );
+        h.send(b"HEAD /1k.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        h.send(b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+        h.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9999999\r\n\r\n");
+        let page = |s| crate::respond::page(s).len();
+        let t = "[14/Nov/2023:22:13:20 +0000]";
+        assert_eq!(
+            String::from_utf8_lossy(h.log.pending()),
+            format!(
+                "10.7.0.1 - - {t} \"GET /index.html HTTP/1.1\" 200 5 \"http://x/\\x22q\" \"curl/8\"\n\
+                 10.7.0.1 - - {t} \"HEAD /1k.html HTTP/1.0\" 200 0 \"-\" \"-\"\n\
+                 10.7.0.1 - - {t} \"GET /nope HTTP/1.1\" 404 {} \"-\" \"-\"\n\
+                 10.7.0.1 - - {t} \"POST / HTTP/1.1\" 413 {} \"-\" \"-\"\n",
+                page(404),
+                page(413)
+            )
+        );
+        // Unparseable: the request is "-"; a timed-out head too.
+        let mut h = Harness::new();
+        h.log = AccessLog::new(true);
+        h.log.set_time(NOW_UNIX);
+        h.send(b"\x16\x03\x01\r\n\r\n");
+        let mut h2 = Harness::new();
+        h2.log = AccessLog::new(true);
+        h2.log.set_time(NOW_UNIX);
+        h2.send(b"GET / HTTP/1.1\r\n");
+        h2.advance(Duration::from_secs(60));
+        assert_eq!(
+            String::from_utf8_lossy(h.log.pending()).to_string()
+                + &String::from_utf8_lossy(h2.log.pending()),
+            format!(
+                "10.7.0.1 - - {t} \"-\" 400 {} \"-\" \"-\"\n\
+                 10.7.0.1 - - {t} \"-\" 408 {} \"-\" \"-\"\n",
+                page(400),
+                page(408)
+            )
+        );
+        // An aborted response logs the bytes that went out.
+        let mut h = Harness::with(H1Settings::default(), 0);
+        h.log = AccessLog::new(true);
+        h.send(GET_INDEX);
+        h.advance(Duration::from_secs(60));
+        assert!(String::from_utf8_lossy(h.log.pending())
+            .ends_with("\"GET /index.html HTTP/1.1\" 200 0 \"-\" \"-\"\n"),);
+    }
+
+    #[test]
+    fn keepalive_fast_path_with_access_log_does_not_allocate() {
+        let mut h = Harness::new();
+        h.log = AccessLog::new(true);
+        let req = b"GET /1k.html HTTP/1.1\r\nHost: t\r\nUser-Agent: bench\r\n\r\n";
+        let mut out = vec![0u8; 64 * 1024];
+        let run = |h: &mut Harness, out: &mut [u8]| {
+            let mut ctx = ServeCtx {
+                site: &mut h.site,
+                settings: &h.settings,
+                date: &h.date,
+                now_unix_secs: NOW_UNIX,
+                now: h.now,
+                log: &mut h.log,
+                peer: PEER,
+            };
+            assert_eq!(h.conn.handle_input(h.now, req, &mut ctx), req.len());
+            let n = h.conn.poll_transmit(&mut ctx, out);
+            assert!(n > 1024 && !h.conn.wants_transmit());
+        };
+        run(&mut h, &mut out);
+        h.log.clear();
+        let info = allocation_counter::measure(|| {
+            for _ in 0..100 {
+                run(&mut h, &mut out);
+            }
+        });
+        assert_eq!(info.count_total, 0, "{info:?}");
+        assert_eq!(h.log.pending().iter().filter(|&&b| b == b'\n').count(), 100);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
-        /// Any bytes, cut anywhere, with any `out` size: no panic, and after
-        /// EOF the connection has answered or closed.
+        /// Any bytes, cut anywhere, with any `out` size and small limits: no
+        /// panic, and after EOF the connection has written everything it
+        /// had and is closing; without EOF, the timers close it.
         #[test]
         fn arbitrary_input_never_panics(
             input in proptest::collection::vec(any::<u8>(), 0..600),
             cuts in proptest::collection::vec(1usize..64, 1..16),
             out_size in 1usize..2048,
+            small in any::<bool>(),
+            eof in any::<bool>(),
         ) {
-            let mut h = Harness::with(H1Settings::default(), out_size);
+            let settings = if small {
+                H1Settings {
+                    max_request_line: 20,
+                    max_header_size: 60,
+                    max_headers: 2,
+                    max_body_size: 8,
+                    ..H1Settings::default()
+                }
+            } else {
+                H1Settings::default()
+            };
+            let mut h = Harness::with(settings, out_size);
+            h.log = AccessLog::new(true);
             let mut rest = &input[..];
             for cut in cuts.iter().cycle() {
                 if rest.is_empty() {
@@ -1588,14 +2088,28 @@ mod tests {
                 h.send(piece);
                 rest = tail;
             }
+            if !eof {
+                // No FIN ever: keep-alive, header, body and send timers
+                // must still end it (each at most 60 s here).
+                for _ in 0..4 {
+                    h.advance(Duration::from_secs(61));
+                }
+                prop_assert!(!h.conn.wants_transmit());
+                prop_assert_ne!(h.conn.close_state(), CloseState::Open);
+                return Ok(());
+            }
             if h.conn.wants_input() {
                 h.conn.handle_eof(h.now);
             }
             h.pump();
             prop_assert!(!h.conn.wants_transmit());
-            if h.rx.is_empty() {
-                prop_assert_ne!(h.conn.close_state(), CloseState::Open);
+            if h.conn.close_state() == CloseState::Open {
+                // Only a pipelined request still waiting for its turn.
+                prop_assert!(!h.rx.is_empty());
             }
+            // Every response started was logged once.
+            let lines = h.log.pending().iter().filter(|&&b| b == b'\n').count();
+            prop_assert_eq!(lines, h.conn.requests_served() as usize);
         }
 
         /// Valid requests mixed with garbage, pipelined: every answer is a

@@ -17,14 +17,23 @@
 //!    been written).
 //! 3. `handle_eof(now)` once the peer's FIN has arrived and every byte before
 //!    it has been consumed.
-//! 4. `handle_timeout(now)` at or after `poll_timeout()`; spurious calls do
+//! 4. `handle_timeout(now, ctx)` at or after `poll_timeout()` (it may start
+//!    a response, e.g. 408, so `poll_transmit` follows); spurious calls do
 //!    nothing.
-//! 5. `close_state()` after each of the above to learn whether to close.
+//! 5. `handle_reset(ctx)` if the TCP connection failed or was reset; the
+//!    connection is dropped afterwards.
+//! 6. `close_state()` after each of the above to learn whether to close.
+//!
+//! A connection does no I/O for logging either: it appends access-log
+//! lines to [`ServeCtx::log`], and the driver writes them out.
 
 pub mod h1;
 
+use std::net::Ipv4Addr;
+
 use netstack::time::Instant;
 
+use crate::access_log::AccessLog;
 use crate::date::DateCache;
 use crate::respond::Site;
 
@@ -44,6 +53,11 @@ pub struct ServeCtx<'a> {
     pub now_unix_secs: u64,
     /// The driver's monotonic time (for deadlines set while writing).
     pub now: Instant,
+    /// The access log buffer: a line per finished response goes here when
+    /// it is enabled (the driver writes it out).
+    pub log: &'a mut AccessLog,
+    /// The peer's address (`$remote_addr`).
+    pub peer: Ipv4Addr,
 }
 
 /// What the driver should do with the TCP connection.

@@ -138,6 +138,41 @@ fn path_start(target: &[u8]) -> Result<usize, TargetError> {
     Ok(scheme_len + authority_len)
 }
 
+/// Appends `bytes` to `out` percent-encoded for a URI path: unreserved
+/// characters, sub-delims, `:`, `@` and `/` stay (RFC 3986 §3.3), every
+/// other byte becomes `%XX`. The output is visible ASCII.
+pub(crate) fn push_encoded(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in bytes {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        if keep {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+    }
+}
+
 fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
     s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
@@ -222,6 +257,19 @@ mod tests {
         assert_eq!(norm("http://example.com/a/b"), Ok(("a/b".into(), false)));
         assert_eq!(norm("HTTPS://example.com"), Ok(("".into(), true)));
         assert_eq!(norm("http://example.com?q=1"), Ok(("".into(), true)));
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        let mut out = Vec::new();
+        push_encoded(&mut out, "a b/ü?#%\"<x>".as_bytes());
+        assert_eq!(out, b"a%20b/%C3%BC%3F%23%25%22%3Cx%3E");
+        let mut target = b"/".to_vec();
+        target.extend_from_slice(&out);
+        assert_eq!(
+            norm(std::str::from_utf8(&target).unwrap()),
+            Ok(("a b/ü?#%\"<x>".into(), false))
+        );
     }
 
     proptest! {

@@ -3,13 +3,17 @@
 //!
 //! This is the only module in `netstack` that makes system calls. Everything
 //! above it sees frames as byte slices; this module moves those slices in and
-//! out of `/dev/net/tun`.
+//! out of `/dev/net/tun` (and, for tests, of packet sockets).
 //!
 //! ```text
 //!   tapir (user space)                         kernel
 //!   TapDevice::recv ◀── frame ── TAP "tap0" ◀── ARP/IP from the namespace
 //!   TapDevice::send ─── frame ──▶ TAP "tap0" ──▶ kernel stack (host_addr)
 //! ```
+//!
+//! [`PacketSocket`] (an `AF_PACKET` raw socket) is the test-side tool: it
+//! sends and receives frames on the *kernel's* end of an interface, so the
+//! probe tests can talk to tapir with hand-made frames.
 //!
 //! Contract:
 //! - [`TapDevice::open`] creates (or attaches to) a TAP interface with
@@ -54,9 +58,11 @@ macro_rules! syscall {
 mod link;
 #[cfg(test)]
 mod netns_test;
+mod packet_socket;
 mod tap;
 
 pub use link::{configure_link, link_hw_addr};
+pub use packet_socket::{PacketDirection, PacketSocket, Received};
 pub use tap::TapDevice;
 
 /// Build an `ifreq` naming interface `name`, with a zeroed request union.

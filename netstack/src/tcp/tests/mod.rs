@@ -742,16 +742,23 @@ fn established_nagle_holds_small_segment() {
 }
 
 #[test]
-fn established_nagle_holds_last_partial_segment_until_acked() {
+fn established_nagle_sends_tail_of_a_whole_response_at_once() {
     let mut s = socket_established();
     let response = pattern(3000);
     s.send_slice(&response).unwrap();
-    recv!(s, time 0, [our_data(0, leak(response[..MSS].to_vec())), our_data(MSS, leak(response[MSS..2 * MSS].to_vec()))]);
-    send!(s, time 5, peer_ack(MSS));
+    // Minshall's Nagle: no short segment is unacknowledged, so the tail
+    // goes with the full segments (no wait for the peer's delayed ACK).
+    recv!(s, time 0, [
+        our_data(0, leak(response[..MSS].to_vec())),
+        our_data(MSS, leak(response[MSS..2 * MSS].to_vec())),
+        our_data(2 * MSS, leak(response[2 * MSS..].to_vec()))
+    ]);
+    // A second short write waits while that short tail is unacknowledged.
+    s.send_slice(b"more").unwrap();
+    send!(s, time 5, peer_ack(2 * MSS));
     recv_nothing!(s, time 5);
-    // Everything before it is acknowledged: the tail goes.
-    send!(s, time 6, peer_ack(2 * MSS));
-    recv!(s, time 6, [our_data(2 * MSS, leak(response[2 * MSS..].to_vec()))]);
+    send!(s, time 6, peer_ack(3000));
+    recv!(s, time 6, [our_data(3000, b"more")]);
 }
 
 #[test]
@@ -807,10 +814,11 @@ fn established_segments_limited_by_peer_mss() {
     send!(s, time 0, peer_ack(0));
     s.send_slice(&pattern(1000)).unwrap();
     let out = dispatch_all(&mut s, at(0));
-    // RFC 9293 §3.7.1: 536 without an MSS option; the tail waits (Nagle).
+    // RFC 9293 §3.7.1: 536 without an MSS option; the short tail goes too
+    // (no other short segment is unacknowledged: Minshall's Nagle).
     assert_eq!(
         out.iter().map(|seg| seg.payload.len()).collect::<Vec<_>>(),
-        [536]
+        [536, 464]
     );
 }
 

@@ -457,14 +457,14 @@ fn established_path_mtu_lowers_segment_size_and_resends() {
     // No congestion response; the timer restarted for the resent data.
     assert_eq!(s.cwnd(), cwnd);
     assert_eq!(s.poll_at(), Some(at(205)));
-    // New data uses the new size too (the 40-byte tail waits for Nagle).
+    // New data uses the new size too.
     send!(s, time 10, peer_ack(2 * MSS));
     let more = pattern(1000);
     s.send_slice(&more).unwrap();
     let out = dispatch_all(&mut s, at(11));
     assert_eq!(
         out.iter().map(|seg| seg.payload.len()).collect::<Vec<_>>(),
-        [960]
+        [960, 40]
     );
 }
 
