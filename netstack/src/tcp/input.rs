@@ -486,16 +486,20 @@ impl TcpSocket {
             // Congestion control.
             match self.recovery {
                 Some(point) if ack >= point => {
-                    // RFC 6582 §3.2 step 3: full ACK, leave fast recovery.
-                    // After an RTO the window has grown back by slow start
-                    // and stays.
-                    if !self.rto_recovery {
+                    // RFC 6582 §3.2 step 3: full ACK, leave fast recovery
+                    // (SACK: RFC 6675, cwnd stays ssthresh, see
+                    // `end_cwnd_reduction`). After an RTO the window has
+                    // grown back by slow start and stays.
+                    let after_rto = self.rto_recovery;
+                    if self.sack_ok && !after_rto {
+                        self.end_cwnd_reduction();
+                    } else if !after_rto {
                         self.cc.on_exit_recovery(self.in_flight(), mss);
                     }
                     self.on_recovery_exit();
                     self.recovery = None;
                     self.dup_acks = 0;
-                    trace!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), "recovery done");
+                    debug!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), flight = self.in_flight(), after_rto, "recovery done");
                 }
                 Some(_) if self.sack_ok => {
                     // RFC 6675 §5 step (C): a partial ACK only updates the

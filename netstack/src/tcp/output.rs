@@ -866,8 +866,9 @@ impl TcpSocket {
                 if plan.len > 0 && plan.len < self.max_payload_base() && !retransmission {
                     self.snd_sml = end;
                 }
-                if !retransmission && !plan.tlp {
-                    // RFC 8985 §7.2: new data (re)arms the probe timer.
+                if !plan.tlp && (!retransmission || self.in_sack_recovery()) {
+                    // RFC 8985 §7.2: new data (re)arms the probe timer; in
+                    // recovery a retransmission does too (see `rearm_pto`).
                     self.rearm_pto(now);
                 }
             }

@@ -40,9 +40,11 @@ use crate::wire::TcpSeqNumber;
 
 /// RFC 6675 §2 DupThresh.
 pub(super) const DUP_THRESH: usize = 3;
-/// Shortest probe timeout (Linux `TCP_TIMEOUT_MIN` is 2 jiffies; 10 ms
-/// keeps a probe from racing the ACK of a segment sent an instant ago).
-const PTO_MIN: Duration = Duration::from_millis(10);
+/// Slack added to 2 * SRTT in the probe timeout so that a probe does not
+/// race the ACK of a segment sent an instant ago (Linux adds
+/// `TCP_TIMEOUT_MIN_US`, 2 ms). A floor instead (10 ms before) made every
+/// tail loss at a sub-millisecond RTT cost 10 ms, dozens of RTTs.
+const PTO_SLACK: Duration = Duration::from_millis(2);
 /// RFC 8985 §7.2 WCDelAckT: the peer's worst-case delayed ACK, added when
 /// one segment is in flight (its ACK may be delayed).
 const WC_DEL_ACK: Duration = Duration::from_millis(200);
@@ -216,6 +218,7 @@ impl TcpSocket {
     /// once.
     fn enter_sack_recovery(&mut self) {
         let mss = self.max_payload_base();
+        let (cwnd, flight) = (self.cc.window(), self.flight_size());
         self.cc.on_enter_recovery(self.flight_size(), mss);
         self.recovery = Some(self.snd_max);
         self.recover = Some(self.snd_max);
@@ -230,23 +233,34 @@ impl TcpSocket {
         self.tlp_end = None;
         self.rtt.discard_timing();
         self.counters.sack_recovery += 1;
-        debug!(local = %self.tuple.local, remote = %self.tuple.remote, una = self.snd_una.to_u32(), recovery_point = self.snd_max.to_u32(), ssthresh = self.cc.ssthresh(), pipe = self.pipe(), "SACK recovery");
+        debug!(local = %self.tuple.local, remote = %self.tuple.remote, una = self.snd_una.to_u32(), recovery_point = self.snd_max.to_u32(), cwnd, flight, ssthresh = self.cc.ssthresh(), pipe = self.pipe(), lost = self.txlog.lost_bytes(), sacked = self.txlog.sacked_bytes(), "SACK recovery");
     }
 
     /// Enter recovery once a segment is deemed lost; not again for data
     /// sent before the last recovery or timeout began (RFC 6675 §5.1,
     /// RFC 6582 §3.2 step 2).
+    ///
+    /// "Sent before" is SND.UNA < RecoveryPoint: a segment RACK marks lost
+    /// when SND.UNA is exactly at the old point went after that recovery
+    /// began (everything sent before it is acknowledged), so it starts a
+    /// new one, as Linux returns to Open once `snd_una >= high_seq`.
+    /// (Blocking it too left the loss marked but never retransmitted
+    /// outside recovery: only the RTO could repair it.) Only the
+    /// duplicate-ACK fallback keeps RFC 6582's strict "more than recover",
+    /// since its duplicate ACKs may be caused by that recovery's
+    /// retransmissions.
     pub(super) fn maybe_enter_sack_recovery(&mut self) {
         if !self.sack_ok
             || self.recovery.is_some()
             || self.snd_max <= self.snd_una
-            || self.recover.is_some_and(|r| self.snd_una <= r)
+            || self.recover.is_some_and(|r| self.snd_una < r)
         {
             return;
         }
         // DupThresh fallback: duplicate ACKs that carry no SACK
         // information (RFC 6675 §5 (a)); RACK needs SACKs to see anything.
         if self.dup_acks as usize >= DUP_THRESH
+            && self.recover.is_none_or(|r| self.snd_una > r)
             && self.sacked.is_empty()
             && !self.rack.reordering_seen
             && self.txlog.lost_pending_bytes() == 0
@@ -256,6 +270,19 @@ impl TcpSocket {
         if self.txlog.lost_pending_bytes() > 0 {
             self.enter_sack_recovery();
         }
+    }
+
+    /// The end of a SACK recovery's (or a repairing probe's) reduction:
+    /// cwnd = ssthresh. RFC 6675 §5 step 4.2 sets cwnd = ssthresh for the
+    /// recovery and nothing deflates it at the end (Linux's
+    /// `tcp_end_cwnd_reduction` does the same); RFC 6582's
+    /// min(ssthresh, FlightSize + SMSS) is NewReno's burst guard after an
+    /// inflated window. At sub-millisecond RTTs FlightSize is about zero
+    /// when the full ACK arrives, so that rule left two segments after
+    /// every recovery.
+    pub(super) fn end_cwnd_reduction(&mut self) {
+        let mss = self.max_payload_base();
+        self.cc.on_exit_recovery(self.cc.ssthresh(), mss);
     }
 
     /// SND.UNA reached the recovery point (RFC 8985 §6.2 step 4: one more
@@ -382,9 +409,13 @@ impl TcpSocket {
         } else if self.snd_una > end {
             self.tlp_end = None;
             if self.recovery.is_none() {
-                let (flight, mss) = (self.flight_size(), self.max_payload_base());
-                self.cc.on_enter_recovery(flight, mss);
-                self.cc.on_exit_recovery(flight, mss);
+                // The reduction is from cwnd, as Linux's
+                // tcp_init_cwnd_reduction: by the time the probe's ACK
+                // arrives the flight it repaired is gone (FlightSize is
+                // about one segment), and halving that would leave two.
+                let mss = self.max_payload_base();
+                self.cc.on_enter_recovery(self.cc.window(), mss);
+                self.end_cwnd_reduction();
                 debug!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), "tail loss probe repaired a loss");
             }
         } else if !advanced && !info.has_sack {
@@ -393,8 +424,18 @@ impl TcpSocket {
     }
 
     /// RFC 8985 §7.2: arm the probe timer (PTO = 2 * SRTT, plus the peer's
-    /// delayed ACK when one segment is out, no later than the RTO) when
-    /// not in recovery, not backed off, and no probe is out.
+    /// delayed ACK when one segment is out or `PTO_SLACK` otherwise, as
+    /// Linux's `tcp_schedule_loss_probe`; no later than the RTO) when not
+    /// backed off and no probe is out.
+    ///
+    /// Unlike RFC 8985 §7.2 (and Linux), the timer runs in fast recovery
+    /// too, as QUIC's PTO does (RFC 9002 §6.2): with a small cwnd the
+    /// recovery's retransmission and the few segments after it are often
+    /// answered by one ACK (a Linux receiver compresses SACKs), and when
+    /// that ACK is lost nothing else is in flight to bring news. RACK's
+    /// reordering timer cannot help (nothing new was delivered), so only
+    /// the RTO (200 ms or more against a sub-millisecond RTT) was left.
+    /// The probe goes regardless of cwnd, as any TLP.
     pub(super) fn rearm_pto(&mut self, now: Instant) {
         self.pto_at = None;
         if self.tlp_end.is_some_and(|end| self.snd_una >= end) {
@@ -403,7 +444,6 @@ impl TcpSocket {
             self.tlp_end = None;
         }
         if !self.sack_ok
-            || self.recovery.is_some()
             || self.retransmits > 0
             || self.tlp_end.is_some()
             || self.snd_max <= self.snd_una
@@ -414,10 +454,12 @@ impl TcpSocket {
         let Some(srtt) = self.rtt.srtt() else {
             return;
         };
-        let mut pto = (srtt * 2).max(PTO_MIN);
-        if self.flight_size() <= self.max_payload_base() {
-            pto += WC_DEL_ACK;
-        }
+        let mut pto = srtt * 2;
+        pto += if self.flight_size() <= self.max_payload_base() {
+            WC_DEL_ACK
+        } else {
+            PTO_SLACK
+        };
         let at = now + pto;
         self.pto_at = Some(match self.timer.expires_at() {
             Some(rto_at) => at.min(rto_at),
@@ -461,8 +503,7 @@ impl TcpSocket {
         if let Some(at) = self.pto_at {
             if now >= at {
                 self.pto_at = None;
-                if self.recovery.is_none()
-                    && self.tlp_end.is_none()
+                if self.tlp_end.is_none()
                     && self.snd_max > self.snd_una
                     && self.may_send_data()
                 {
