@@ -847,7 +847,8 @@ impl TcpSocket {
                     }
                 }
                 if plan.tlp {
-                    // RFC 8985 §7.3: one probe, then the RTO.
+                    // RFC 8985 §7.3: the probe restarts the RTO; a second
+                    // probe may follow (`on_probe_sent`).
                     self.tlp_pending = false;
                     self.tlp_end = Some(self.snd_max);
                     self.tlp_retrans = retransmission;
@@ -855,6 +856,7 @@ impl TcpSocket {
                     self.timer = Timer::Retransmit {
                         expires_at: now + self.rtt.rto(),
                     };
+                    self.on_probe_sent(now);
                 } else if self.timer == Timer::Idle {
                     self.timer = Timer::Retransmit {
                         expires_at: now + self.rtt.rto(),

@@ -45,6 +45,12 @@ pub(super) const DUP_THRESH: usize = 3;
 /// `TCP_TIMEOUT_MIN_US`, 2 ms). A floor instead (10 ms before) made every
 /// tail loss at a sub-millisecond RTT cost 10 ms, dozens of RTTs.
 const PTO_SLACK: Duration = Duration::from_millis(2);
+/// Probes per silence before the RTO. RFC 8985 §7.3 sends one; a second
+/// goes after twice the PTO, as QUIC's PTO backs off and probes again
+/// (RFC 9002 §6.2.1). With loss in both directions a probe or its ACK is
+/// lost about as often as any segment, and at a sub-millisecond RTT each
+/// such loss otherwise costs a whole RTO (200 ms or more).
+const MAX_PROBES: u8 = 2;
 /// RFC 8985 §7.2 WCDelAckT: the peer's worst-case delayed ACK, added when
 /// one segment is in flight (its ACK may be delayed).
 const WC_DEL_ACK: Duration = Duration::from_millis(200);
@@ -228,6 +234,7 @@ impl TcpSocket {
         self.recovery_ts = None;
         self.pto_at = None;
         self.tlp_pending = false;
+        self.tlp_sent = 0;
         // The reduction covers any loss a probe repaired (Linux clears
         // tlp_high_seq in tcp_init_cwnd_reduction).
         self.tlp_end = None;
@@ -389,6 +396,7 @@ impl TcpSocket {
         self.rack_detect_loss(now);
         self.maybe_enter_sack_recovery();
         if advanced {
+            self.tlp_sent = 0;
             self.rearm_pto(now);
         }
     }
@@ -451,20 +459,42 @@ impl TcpSocket {
         {
             return;
         }
-        let Some(srtt) = self.rtt.srtt() else {
-            return;
-        };
-        let mut pto = srtt * 2;
-        pto += if self.flight_size() <= self.max_payload_base() {
+        if let Some(pto) = self.pto() {
+            self.arm_pto(now + pto);
+        }
+    }
+
+    /// PTO = 2 * SRTT plus WCDelAckT for one segment in flight, else
+    /// `PTO_SLACK` (RFC 8985 §7.2); none before an RTT sample.
+    fn pto(&self) -> Option<Duration> {
+        let srtt = self.rtt.srtt()?;
+        let extra = if self.flight_size() <= self.max_payload_base() {
             WC_DEL_ACK
         } else {
             PTO_SLACK
         };
-        let at = now + pto;
+        Some(srtt * 2 + extra)
+    }
+
+    /// Set the probe timer for `at`, no later than the RTO.
+    fn arm_pto(&mut self, at: Instant) {
         self.pto_at = Some(match self.timer.expires_at() {
             Some(rto_at) => at.min(rto_at),
             None => at,
         });
+    }
+
+    /// A probe went out: unless `MAX_PROBES` have, arm the timer for the
+    /// next one at twice the PTO (RFC 9002 §6.2.1 backoff); the RTO,
+    /// restarted by the probe, stays the last resort.
+    pub(super) fn on_probe_sent(&mut self, now: Instant) {
+        self.tlp_sent = self.tlp_sent.saturating_add(1);
+        self.pto_at = None;
+        if self.tlp_sent < MAX_PROBES {
+            if let Some(pto) = self.pto() {
+                self.arm_pto(now + pto * 2);
+            }
+        }
     }
 
     /// States in which data (and so probes) may still go out.
@@ -503,7 +533,7 @@ impl TcpSocket {
         if let Some(at) = self.pto_at {
             if now >= at {
                 self.pto_at = None;
-                if self.tlp_end.is_none()
+                if self.tlp_sent < MAX_PROBES
                     && self.snd_max > self.snd_una
                     && self.may_send_data()
                 {

@@ -305,6 +305,8 @@ pub struct TcpSocket {
     pub(super) tlp_retrans: bool,
     /// The probe timer fired: the next dispatch sends a probe.
     pub(super) tlp_pending: bool,
+    /// Probes sent since SND.UNA last advanced (at most `MAX_PROBES`).
+    pub(super) tlp_sent: u8,
     /// A duplicate segment arrived: its range goes first in our next ACK
     /// as a D-SACK block (RFC 2883 §4), once.
     pub(super) dsack: Option<(TcpSeqNumber, TcpSeqNumber)>,
@@ -414,6 +416,7 @@ impl TcpSocket {
             tlp_end: None,
             tlp_retrans: false,
             tlp_pending: false,
+            tlp_sent: 0,
             dsack: None,
             wakeup: false,
             error: None,

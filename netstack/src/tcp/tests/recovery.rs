@@ -342,25 +342,28 @@ fn established_rto_skips_sacked_and_rack_repairs_lost_retransmission() {
     recv!(s, time 5, [seg(&bulk, 0), seg(&bulk, 1), seg(&bulk, 2), seg(&bulk, 3), seg(&bulk, 4)]);
     // Every retransmission is lost and nothing comes back. The probe
     // timer runs in recovery too: 2 * SRTT + 2 ms after the sends, the
-    // last segment goes again (RFC 8985 §7.3) and restarts the RTO.
+    // last segment goes again (RFC 8985 §7.3) and restarts the RTO; a
+    // second probe follows at twice the PTO (RFC 9002 §6.2.1).
     recv_nothing!(s, time 14);
     recv!(s, time 15, [seg(&bulk, 9)]);
-    assert_eq!(s.counters.tlp_probes, 1);
-    // The probe is lost too: the RTO, 200 ms after it.
-    recv_nothing!(s, time 214);
+    recv_nothing!(s, time 34);
+    recv!(s, time 35, [seg(&bulk, 9)]);
+    assert_eq!(s.counters.tlp_probes, 2);
+    // Both probes are lost too: the RTO, 200 ms after the last.
+    recv_nothing!(s, time 234);
     // RFC 8985 §6.3: everything not SACKed is lost; cwnd is one segment.
-    recv!(s, time 215, [seg(&bulk, 0)]);
+    recv!(s, time 235, [seg(&bulk, 0)]);
     assert_eq!(s.counters.timeouts, 1);
     // Slow start: two more, SACKed segments 5-9 skipped.
-    send!(s, time 220, sack_ack(1, &[(5, 10)]));
-    recv!(s, time 220, [seg(&bulk, 1), seg(&bulk, 2)]);
+    send!(s, time 240, sack_ack(1, &[(5, 10)]));
+    recv!(s, time 240, [seg(&bulk, 1), seg(&bulk, 2)]);
     // Segment 2 arrives, segment 1 (sent just before it) does not: RACK
     // finds the lost retransmission without a second RTO, and the window
     // (3) takes it and segments 3 and 4.
-    send!(s, time 225, sack_ack(1, &[(2, 3), (5, 10)]));
-    recv!(s, time 225, [seg(&bulk, 1), seg(&bulk, 3), seg(&bulk, 4)]);
+    send!(s, time 245, sack_ack(1, &[(2, 3), (5, 10)]));
+    recv!(s, time 245, [seg(&bulk, 1), seg(&bulk, 3), seg(&bulk, 4)]);
     assert_eq!(s.counters.lost_retransmits, 1);
-    send!(s, time 230, peer_ack(10 * MSS));
+    send!(s, time 250, peer_ack(10 * MSS));
     assert_eq!(s.counters.timeouts, 1);
     assert!(s.recovery.is_none());
     assert_eq!(s.poll_at(), None);
