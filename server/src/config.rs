@@ -32,7 +32,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use netstack::iface::SynCookies;
-use netstack::tcp::CongestionAlgorithm;
+use netstack::tcp::{CongestionAlgorithm, TcpConfig};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use toml::Spanned;
@@ -280,34 +280,38 @@ impl Default for NetConfig {
 }
 
 impl Default for TcpKeys {
+    /// The stack's own defaults ([`TcpConfig::default`]) for the per-connection
+    /// keys, so the two cannot drift apart; the listener and server keys are
+    /// set here.
     fn default() -> TcpKeys {
+        let tcp = TcpConfig::default();
         TcpKeys {
-            recv_buffer: 262_144,
-            send_buffer: 262_144,
-            nodelay: false,
-            delayed_ack: Duration::from_millis(40),
-            rto_min: Duration::from_millis(200),
-            retries2: 15,
-            synack_retries: 5,
-            msl: Duration::from_secs(30),
-            fin_timeout: Duration::from_secs(60),
+            recv_buffer: tcp.recv_buffer,
+            send_buffer: tcp.send_buffer,
+            nodelay: tcp.nodelay,
+            delayed_ack: tcp.delayed_ack,
+            rto_min: tcp.rto_min,
+            retries2: tcp.retries2,
+            synack_retries: tcp.synack_retries,
+            msl: tcp.msl,
+            fin_timeout: tcp.fin_timeout,
             backlog: 511,
             syn_backlog: 1024,
             syncookies: SynCookies::Auto,
             abort_on_overflow: false,
             max_connections: 65_536,
             max_tw_buckets: 262_144,
-            congestion: CongestionAlgorithm::Cubic,
-            window_scaling: true,
-            timestamps: true,
-            sack: true,
-            challenge_ack_limit: 1000,
-            keepalive: false,
-            keepalive_time: Duration::from_secs(2 * 3600),
-            keepalive_intvl: Duration::from_secs(75),
-            keepalive_probes: 9,
-            orphan_retries: 8,
-            rfc1337: true,
+            congestion: tcp.congestion,
+            window_scaling: tcp.window_scaling,
+            timestamps: tcp.timestamps,
+            sack: tcp.sack,
+            challenge_ack_limit: tcp.challenge_ack_limit,
+            keepalive: tcp.keepalive,
+            keepalive_time: tcp.keepalive_time,
+            keepalive_intvl: tcp.keepalive_intvl,
+            keepalive_probes: tcp.keepalive_probes,
+            orphan_retries: tcp.orphan_retries,
+            rfc1337: tcp.rfc1337,
             reset_timedout_connection: false,
         }
     }

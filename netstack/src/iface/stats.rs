@@ -206,6 +206,8 @@ impl Stats {
             ("TcpExt", "TCPFastRetrans", c.fast_retrans),
             ("TcpExt", "TCPSACKRecovery", c.sack_recovery),
             ("TcpExt", "TCPRenoRecovery", c.reno_recovery),
+            ("TcpExt", "TCPLostRetransmit", c.lost_retransmits),
+            ("TcpExt", "TCPLossProbes", c.tlp_probes),
             ("TcpExt", "TCPDSACKRecv", c.dsack_recv),
             ("TcpExt", "TCPDSACKOldSent", c.dsack_sent),
             ("TcpExt", "TCPSpuriousUndo", c.spurious_undo),

@@ -11,7 +11,9 @@
 use tracing::{debug, trace};
 
 use super::congestion::CongestionControl;
+use super::recovery::AckInfo;
 use super::socket::{Timer, PAWS_IDLE};
+use super::txlog::Sent;
 use super::{State, TcpError, TcpSocket};
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpControl, TcpRepr, TcpSeqNumber, TcpTimestampRepr};
@@ -437,7 +439,7 @@ impl TcpSocket {
 
         // Any ACK answers our window probes (RFC 1122 §4.2.2.17).
         self.probes = 0;
-        self.update_scoreboard(seg, ack);
+        let info = self.update_scoreboard(now, seg, ack);
         let advanced = ack > self.snd_una;
 
         if ack > self.snd_una {
@@ -476,24 +478,33 @@ impl TcpSocket {
                 self.recovery = None;
                 self.recover = None;
                 self.retransmit_front = false;
+                // Linux's undo: nothing is deemed lost any more.
+                self.txlog.unmark_lost();
                 debug!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), "spurious fast retransmit; undone");
             }
             self.recovery_ts = None;
-            if self.tlp_end.is_some_and(|end| ack >= end) {
-                self.tlp_end = None;
-            }
             // Congestion control.
             match self.recovery {
                 Some(point) if ack >= point => {
-                    // RFC 6582 §3.2 step 3: full ACK, leave fast recovery.
-                    self.cc.on_exit_recovery(self.in_flight(), mss);
+                    // RFC 6582 §3.2 step 3: full ACK, leave fast recovery
+                    // (SACK: RFC 6675, cwnd stays ssthresh, see
+                    // `end_cwnd_reduction`). After an RTO the window has
+                    // grown back by slow start and stays.
+                    let after_rto = self.rto_recovery;
+                    if self.sack_ok && !after_rto {
+                        self.end_cwnd_reduction();
+                    } else if !after_rto {
+                        self.cc.on_exit_recovery(self.in_flight(), mss);
+                    }
+                    self.on_recovery_exit();
                     self.recovery = None;
                     self.dup_acks = 0;
-                    trace!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), "fast recovery done");
+                    debug!(local = %self.tuple.local, remote = %self.tuple.remote, cwnd = self.cc.window(), flight = self.in_flight(), after_rto, "recovery done");
                 }
                 Some(_) if self.sack_ok => {
                     // RFC 6675 §5 step (C): a partial ACK only updates the
-                    // scoreboard; NextSeg picks what goes next.
+                    // scoreboard; NextSeg picks what goes next (after an
+                    // RTO cwnd grows in `on_sack_ack`).
                 }
                 Some(_) => {
                     // RFC 6582 §3.2 step 4: partial ACK; retransmit the next
@@ -570,23 +581,37 @@ impl TcpSocket {
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
         }
-        self.on_sack_ack(now, advanced);
+        self.on_sack_ack(now, advanced, info);
     }
 
-    /// Keep the SACK scoreboard (RFC 2018): drop what the cumulative ACK
-    /// covers, then add the blocks that lie between it and SND.MAX. A
-    /// D-SACK (RFC 2883 §4) is counted and kept out; other blocks outside
-    /// that range are ignored.
-    fn update_scoreboard(&mut self, seg: &TcpRepr<'_>, ack: TcpSeqNumber) {
+    /// Keep the SACK scoreboard (RFC 2018) and the transmission log: drop
+    /// what the cumulative ACK covers, then add the blocks that lie between
+    /// it and SND.MAX, telling RACK about every segment newly delivered
+    /// (RFC 8985 §6.2 steps 1-3). A D-SACK (RFC 2883 §4) is counted and
+    /// kept out; other blocks outside that range are ignored.
+    fn update_scoreboard(&mut self, now: Instant, seg: &TcpRepr<'_>, ack: TcpSeqNumber) -> AckInfo {
+        let mut info = AckInfo::default();
         if !self.sack_ok {
-            return;
+            return info;
         }
-        let blocks = seg.sack_ranges.iter().flatten();
-        self.detect_reordering(
-            ack,
-            blocks.map(|&(l, r)| (TcpSeqNumber::from_u32(l), TcpSeqNumber::from_u32(r))),
-        );
+        let echo = self
+            .timestamps
+            .zip(seg.timestamp)
+            .map(|(ts, seg_ts)| (seg_ts.tsecr, ts.offset));
+        let cap = self.txlog_cap();
+        let is_dsack = self.is_dsack(&seg.sack_ranges, ack);
+        // The log is taken out so that RACK can be told as it is marked;
+        // its flight state is worked on as a copy.
+        let mut log = core::mem::take(&mut self.txlog);
+        let mut flight = log.rack().copied().unwrap_or_default();
+        let fack_before = flight.fack;
+        let rack = &mut self.rack;
+        let mut delivered = |s: &Sent| {
+            info.delivered += s.len();
+            rack.on_delivered(&mut flight, s, now, echo, fack_before);
+        };
         if ack > self.snd_una {
+            log.ack_to(ack, &mut delivered);
             self.sacked.advance(ack - self.snd_una);
             if self
                 .sacked
@@ -598,20 +623,49 @@ impl TcpSocket {
                 // it dropped it (reneged, RFC 2018 §8). Trust nothing.
                 debug!(local = %self.tuple.local, remote = %self.tuple.remote, "peer reneged on SACKed data");
                 self.sacked.clear();
+                log.unsack_all();
             }
         }
         let base = self.snd_una.max(ack);
-        let skip = usize::from(self.is_dsack(&seg.sack_ranges, ack));
+        info.has_sack = seg.sack_ranges[0].is_some();
+        let skip = usize::from(is_dsack);
         if skip > 0 {
-            self.on_dsack();
+            info.dsack = seg.sack_ranges[0]
+                .map(|(l, r)| (TcpSeqNumber::from_u32(l), TcpSeqNumber::from_u32(r)));
         }
         for &(left, right) in seg.sack_ranges.iter().skip(skip).flatten() {
             let (left, right) = (TcpSeqNumber::from_u32(left), TcpSeqNumber::from_u32(right));
             if base < left && left < right && right <= self.snd_max {
+                // Only the parts not SACKed before are news for the log.
+                let (lo, hi) = (left - base, right - base);
+                let mut from = lo;
+                for (start, end) in self.sacked.ranges() {
+                    if end <= from {
+                        continue;
+                    }
+                    if start >= hi {
+                        break;
+                    }
+                    if start > from {
+                        log.sack(base + from, base + start, cap, &mut delivered);
+                    }
+                    from = from.max(end);
+                }
+                if from < hi {
+                    log.sack(base + from, base + hi, cap, &mut delivered);
+                }
                 // A full scoreboard just loses precision: go-back-N resends more.
-                let _ = self.sacked.add(left - base, right - left);
+                let _ = self.sacked.add(lo, hi - lo);
             }
         }
+        if let Some(fl) = log.rack_mut() {
+            *fl = flight;
+        }
+        self.txlog = log;
+        if skip > 0 {
+            self.on_dsack();
+        }
+        info
     }
 
     /// Seventh step: queue in-window text, reassembling out-of-order data.

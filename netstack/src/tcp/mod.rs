@@ -47,6 +47,7 @@ pub mod syncookie;
 mod tests;
 mod time_wait;
 mod time_wait_bucket;
+mod txlog;
 
 use core::fmt;
 

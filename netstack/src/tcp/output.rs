@@ -317,8 +317,12 @@ impl TcpSocket {
             self.retransmit_front = false;
             self.recovery_entered = false;
             self.recovery_ts = None;
-            self.reset_sack_recovery();
-            self.snd_nxt = self.snd_una;
+            self.rto_recovery = false;
+            // SACK: RFC 8985 §6.3, the lost segments go again from the
+            // log; otherwise go back to SND.UNA (RFC 5681 §3.1).
+            if !self.enter_rto_recovery() {
+                self.snd_nxt = self.snd_una;
+            }
         }
         self.timer = Timer::Retransmit {
             expires_at: now + self.rtt.rto(),
@@ -508,8 +512,8 @@ impl TcpSocket {
 
     /// Data and/or FIN to send now, under the peer's window, the congestion
     /// window, Nagle and sender-side SWS avoidance. In SACK recovery the
-    /// order is RFC 6675 §4 NextSeg: (1) a lost hole, (2) new data, (3) a
-    /// hole not yet deemed lost, all while cwnd - pipe >= 1 SMSS (§5 (C)).
+    /// order is RFC 6675 §4 NextSeg: (1) a lost segment, (2) new data, both
+    /// while cwnd - pipe >= 1 SMSS (§5 (C)).
     fn plan_data(&self) -> Option<Plan> {
         let max_payload = self.max_payload();
         let tx_start = self.tx_start();
@@ -526,8 +530,16 @@ impl TcpSocket {
         };
 
         if self.retransmit_front && self.snd_max > self.snd_una {
-            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 4 / RFC 6675 §5
-            // step 4.3: resend SND.UNA (up to the first SACKed byte).
+            // RFC 6675 §5 step 4.3: the first lost segment goes at once,
+            // whatever the pipe.
+            if let Some(plan) = self.next_seg().and_then(|(seq, end)| rxt(seq, end)) {
+                return Some(Plan {
+                    front: true,
+                    ..plan
+                });
+            }
+            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 4: resend SND.UNA
+            // (up to the first SACKed byte).
             let hole_end = match self.sacked.ranges().next() {
                 Some((start, _)) if start > 0 => self.snd_una + start,
                 _ => self.snd_max,
@@ -549,16 +561,17 @@ impl TcpSocket {
         if sack_recovery {
             cwnd_open = self.send_window_cc() >= self.pipe() + self.max_payload_base();
             if cwnd_open {
-                if let Some(plan) = self.next_seg(true).and_then(|(seq, end)| rxt(seq, end)) {
+                if let Some(plan) = self.next_seg().and_then(|(seq, end)| rxt(seq, end)) {
                     return Some(plan);
                 }
             }
         }
-        let new = self.plan_send(max_payload, tx_start, data_end, cwnd_open);
-        if new.is_none() && sack_recovery && cwnd_open {
-            return self.next_seg(false).and_then(|(seq, end)| rxt(seq, end));
-        }
-        new
+        // RFC 6675 NextSeg rule 3 (holes not yet deemed lost) is left out,
+        // as Linux does: RACK marks reordered data lost only once its
+        // window has passed, and the tail loss probe covers the tail;
+        // rule 3 turned every reordered segment into a spurious
+        // retransmission.
+        self.plan_send(max_payload, tx_start, data_end, cwnd_open)
     }
 
     /// RFC 8985 §7.3: the probe is one segment of new data if the peer's
@@ -807,21 +820,21 @@ impl TcpSocket {
                 if end > self.snd_max {
                     self.snd_max = end;
                 }
+                if self.sack_ok {
+                    // RFC 8985 §6.1: the segment's send time and state.
+                    let cap = self.txlog_cap();
+                    self.txlog.on_send(plan.seq, end, now, cap);
+                }
                 if retransmission {
                     self.last_retransmit_ts = self.timestamps.map(|ts| self.tsval(now, ts.offset));
                     self.counters.retrans_segs += 1;
                     // Karn (RFC 6298 §3): an ACK covering the timed segment
                     // may now be for a retransmission ahead of it.
                     self.rtt.discard_timing();
-                    if self.recovery.is_some() {
+                    // Linux counts retransmissions in the Loss state (after
+                    // an RTO) as slow-start ones, not fast.
+                    if self.recovery.is_some() && !self.rto_recovery {
                         self.counters.fast_retrans += 1;
-                    }
-                    if self.in_sack_recovery() {
-                        // RFC 6675 §5 (C.3): HighRxt.
-                        if end > self.high_rxt {
-                            self.high_rxt = end;
-                        }
-                        self.rxt_fence = self.snd_max;
                     }
                 } else {
                     self.rtt.start_timing(end, now);
@@ -834,12 +847,16 @@ impl TcpSocket {
                     }
                 }
                 if plan.tlp {
-                    // RFC 8985 §7.3: one probe, then the RTO.
+                    // RFC 8985 §7.3: the probe restarts the RTO; a second
+                    // probe may follow (`on_probe_sent`).
                     self.tlp_pending = false;
                     self.tlp_end = Some(self.snd_max);
+                    self.tlp_retrans = retransmission;
+                    self.counters.tlp_probes += 1;
                     self.timer = Timer::Retransmit {
                         expires_at: now + self.rtt.rto(),
                     };
+                    self.on_probe_sent(now);
                 } else if self.timer == Timer::Idle {
                     self.timer = Timer::Retransmit {
                         expires_at: now + self.rtt.rto(),
@@ -851,8 +868,9 @@ impl TcpSocket {
                 if plan.len > 0 && plan.len < self.max_payload_base() && !retransmission {
                     self.snd_sml = end;
                 }
-                if !retransmission && !plan.tlp {
-                    // RFC 8985 §7.2: new data (re)arms the probe timer.
+                if !plan.tlp && (!retransmission || self.in_sack_recovery()) {
+                    // RFC 8985 §7.2: new data (re)arms the probe timer; in
+                    // recovery a retransmission does too (see `rearm_pto`).
                     self.rearm_pto(now);
                 }
             }

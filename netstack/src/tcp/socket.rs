@@ -9,7 +9,9 @@ use core::fmt;
 use tracing::debug;
 
 use super::congestion::{Congestion, CongestionControl};
+use super::recovery::Rack;
 use super::rtt::RttEstimator;
+use super::txlog::TxLog;
 use super::{FourTuple, State, TcpConfig, TcpCounters};
 use crate::storage::{Assembler, RingBuffer};
 use crate::time::{Duration, Instant};
@@ -286,33 +288,25 @@ pub struct TcpSocket {
     /// The peer's SACK blocks (RFC 2018), relative to SND.UNA: data it holds
     /// beyond the cumulative ACK (the RFC 6675 scoreboard).
     pub(super) sacked: Assembler,
-    /// RFC 6675 HighRxt: the end of the highest hole byte retransmitted in
-    /// the current SACK recovery (SND.UNA when none).
-    pub(super) high_rxt: TcpSeqNumber,
-    /// SND.MAX when the last retransmission of the current recovery went
-    /// out: data above it was sent after every retransmission so far, so
-    /// its SACKs show those retransmissions lost (see `recovery.rs`).
-    pub(super) rxt_fence: TcpSeqNumber,
-    /// RACK (RFC 8985 §6.2): unSACKed bytes below this were sent before
-    /// data delivered at least a reordering window ago: lost.
-    pub(super) lost_mark: TcpSeqNumber,
-    /// RACK reordering timer (RFC 8985 §6.3): when it expires, holes below
-    /// the sequence number (the highest SACKed then) are lost.
-    pub(super) reo_timer: Option<(Instant, TcpSeqNumber)>,
-    /// RFC 8985 §6.2 step 4: multiplier of the reordering window, raised by
-    /// D-SACKs (reordering seen), at most `REO_WND_MULT_MAX`.
-    pub(super) reo_wnd_mult: u8,
+    /// In recovery after a retransmission timeout (Linux's Loss state):
+    /// cwnd is the algorithm's, restarting from one segment (`recovery.rs`).
+    pub(super) rto_recovery: bool,
+    /// Per-segment send times and states of the data in flight (SACK
+    /// connections only; allocated while data is outstanding).
+    pub(super) txlog: TxLog,
+    /// RACK loss detection state (RFC 8985 §6.1).
+    pub(super) rack: Rack,
     /// Tail loss probe timer (RFC 8985 §7.2), SACK connections only.
     pub(super) pto_at: Option<Instant>,
     /// A tail loss probe is out, ending here (RFC 8985 §7.3 TLP.end_seq):
     /// no other probe until an ACK covers it.
     pub(super) tlp_end: Option<TcpSeqNumber>,
+    /// The probe out is a retransmission (RFC 8985 §7.3 TLP.is_retrans).
+    pub(super) tlp_retrans: bool,
     /// The probe timer fired: the next dispatch sends a probe.
     pub(super) tlp_pending: bool,
-    /// RACK (RFC 8985 §6.2 step 3): an original transmission arrived after
-    /// data sent later. From then on only time marks losses (DupThresh
-    /// counting would take reordering for loss).
-    pub(super) reordering_seen: bool,
+    /// Probes sent since SND.UNA last advanced (at most `MAX_PROBES`).
+    pub(super) tlp_sent: u8,
     /// A duplicate segment arrived: its range goes first in our next ACK
     /// as a D-SACK block (RFC 2883 §4), once.
     pub(super) dsack: Option<(TcpSeqNumber, TcpSeqNumber)>,
@@ -415,15 +409,14 @@ impl TcpSocket {
             recover: None,
             retransmit_front: false,
             sacked: Assembler::new(),
-            high_rxt: iss,
-            rxt_fence: iss,
-            lost_mark: iss,
-            reo_timer: None,
-            reo_wnd_mult: 1,
+            rto_recovery: false,
+            txlog: TxLog::default(),
+            rack: Rack::default(),
             pto_at: None,
             tlp_end: None,
+            tlp_retrans: false,
             tlp_pending: false,
-            reordering_seen: false,
+            tlp_sent: 0,
             dsack: None,
             wakeup: false,
             error: None,
@@ -535,11 +528,13 @@ impl TcpSocket {
                 self.retransmit_front = false;
                 self.tx.clear();
                 self.sacked.clear();
+                self.txlog.clear();
                 self.assembler.clear();
                 self.rx.discard_unallocated();
             }
             State::TimeWait => {
                 self.tx.clear();
+                self.txlog.clear();
                 self.assembler.clear();
                 self.rx.discard_unallocated();
             }

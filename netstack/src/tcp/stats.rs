@@ -20,6 +20,10 @@ pub struct TcpCounters {
     pub sack_recovery: u64,
     /// TCPRenoRecovery: loss recoveries entered without SACK.
     pub reno_recovery: u64,
+    /// TCPLostRetransmit: retransmissions deemed lost again (by RACK).
+    pub lost_retransmits: u64,
+    /// TCPLossProbes: tail loss probes sent (RFC 8985 §7).
+    pub tlp_probes: u64,
     /// TCPDSACKRecv: D-SACK blocks received (RFC 2883).
     pub dsack_recv: u64,
     /// TCPDSACKOldSent: D-SACK blocks sent for duplicate data.
@@ -59,6 +63,8 @@ impl TcpCounters {
             fast_retrans,
             sack_recovery,
             reno_recovery,
+            lost_retransmits,
+            tlp_probes,
             dsack_recv,
             dsack_sent,
             spurious_undo,
@@ -77,6 +83,8 @@ impl TcpCounters {
         self.fast_retrans += fast_retrans;
         self.sack_recovery += sack_recovery;
         self.reno_recovery += reno_recovery;
+        self.lost_retransmits += lost_retransmits;
+        self.tlp_probes += tlp_probes;
         self.dsack_recv += dsack_recv;
         self.dsack_sent += dsack_sent;
         self.spurious_undo += spurious_undo;

@@ -392,6 +392,12 @@ impl Site {
                 None => continue,
             };
             let mut loc = rule.to.as_bytes().to_vec();
+            // `to = "/"` with `from = "/old*"`: `/old/evil.example` must give
+            // `/evil.example`, not `//evil.example` (another host).
+            let rest = match rest.strip_prefix(b"/") {
+                Some(r) if loc.ends_with(b"/") => r,
+                _ => rest,
+            };
             push_encoded(&mut loc, rest);
             if let Some(q) = query(target, t) {
                 loc.push(if rule.to.contains('?') { b'&' } else { b'?' });
@@ -964,6 +970,13 @@ fn ascii(bytes: Vec<u8>) -> Box<str> {
 fn redirect_to_slash(target: &[u8], t: Target) -> Response {
     let mut location = Vec::with_capacity(target.len() + 1);
     let path = target.get(t.path_start..t.path_end).unwrap_or(b"");
+    // `//host/dir` must not become `Location: //host/dir/`, which names
+    // another host (an open redirect): leading slashes collapse to one, as
+    // nginx's merge_slashes does.
+    let path = match path.iter().position(|&b| b != b'/') {
+        Some(i) if i > 1 => &path[i - 1..],
+        _ => path,
+    };
     push_sanitized(&mut location, path);
     if location.is_empty() {
         location.push(b'/');
@@ -1147,6 +1160,15 @@ mod tests {
         assert_eq!(r.headers.location.as_deref(), Some("/docs/"));
         let r = f.get("/docs?x=1#f");
         assert_eq!(r.headers.location.as_deref(), Some("/docs/?x=1"));
+        // Never `//docs/`: a browser would take `docs` for a host.
+        for target in ["//docs", "///docs", "http://h//docs"] {
+            let r = f.get(target);
+            assert_eq!(r.headers.location.as_deref(), Some("/docs/"), "{target}");
+        }
+        assert_eq!(
+            f.get("/./docs?q").headers.location.as_deref(),
+            Some("/./docs/?q")
+        );
         fs::create_dir(f.dir.path().join("empty")).unwrap();
         // nginx: a directory without an index file is forbidden.
         assert_eq!(f.get("/empty/").status, 403);
@@ -1635,6 +1657,11 @@ mod tests {
                     status: 308,
                 },
                 Redirect {
+                    from: "/strip*".into(),
+                    to: "/".into(),
+                    status: 301,
+                },
+                Redirect {
                     from: "/style.css".into(),
                     to: "/s?v=2".into(),
                     status: 302,
@@ -1665,6 +1692,17 @@ mod tests {
             (302, Some("/s?v=2&q=1"))
         );
         assert_eq!(f.get("/blog").status, 404);
+        // The rest joins `to` without doubling its slash: `//evil.example`
+        // would name another host.
+        for (target, location) in [
+            ("/strip/evil.example/x", "/evil.example/x"),
+            ("/strip//evil.example", "/evil.example"),
+            ("/strip", "/"),
+            ("/stripped", "/ped"),
+        ] {
+            let r = f.get(target);
+            assert_eq!(r.headers.location.as_deref(), Some(location), "{target}");
+        }
     }
 
     #[test]

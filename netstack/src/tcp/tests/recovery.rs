@@ -3,8 +3,8 @@
 //! on both sides. Packet in, packet out, at explicit virtual times.
 //!
 //! The fixture is a SACK connection whose handshake gave an RTT sample of
-//! 0: RTO 200 ms, PTO 10 ms (its floor), reordering window 1 ms (its
-//! floor). Our segments are `MSS` bytes; `seg(i)` is the i-th. The
+//! 4 ms: RTO 200 ms (its floor), PTO 10 ms (2 * SRTT + 2 ms, while data
+//! samples leave SRTT near 4 ms), reordering window 1 ms (its floor). Our segments are `MSS` bytes; `seg(i)` is the i-th. The
 //! window arithmetic in the expectations is Reno's (ssthresh = FlightSize/2),
 //! so the fixture runs Reno; CUBIC's own reductions are tested with it.
 
@@ -28,6 +28,10 @@ fn sack_socket() -> TcpSocket {
     );
     recv!(s, time 0, [TcpRepr { sack_permitted: true, ..synack() }]);
     send!(s, time 0, peer_ack(0));
+    // As if the handshake had taken 4 ms: SRTT 4 ms, so the probe timeout
+    // (2 * SRTT + 2 ms) is 10 ms.
+    s.rtt = RttEstimator::new(s.config.rto_initial, s.config.rto_min, s.config.rto_max);
+    s.rtt.sample(Duration::from_millis(4));
     s.quickack = 0;
     s.take_counters();
     s
@@ -92,7 +96,7 @@ fn established_three_dupacks_with_sack_enters_recovery() {
     // FlightSize / 2, not inflated.
     assert_eq!(s.recovery, Some(LOCAL_SEQ + 1 + 10 * MSS));
     assert_eq!(s.cwnd(), 5 * MSS);
-    assert_eq!(s.high_rxt, LOCAL_SEQ + 1 + MSS);
+    assert_eq!(s.txlog.rtx_out_bytes(), MSS);
     // pipe: 10 sent - 3 SACKed - 1 lost + 1 retransmitted.
     assert_eq!(s.pipe(), 7 * MSS);
     let c = s.counters;
@@ -128,7 +132,7 @@ fn recovery_sends_next_hole_by_nextseg() {
     // order, rule 2 new data, while cwnd (5) - pipe >= 1 SMSS: pipe is
     // 10 - 7 SACKed - 3 lost + retransmitted.
     recv!(s, time 5, [seg(&bulk, 0), seg(&bulk, 2), seg(&bulk, 4), seg(&bulk, 10), seg(&bulk, 11)]);
-    assert_eq!(s.high_rxt, LOCAL_SEQ + 1 + 5 * MSS);
+    assert_eq!(s.txlog.rtx_out_bytes(), 3 * MSS);
     assert_eq!(s.pipe(), 5 * MSS);
 }
 
@@ -156,10 +160,12 @@ fn recovery_partial_ack_sends_next_lost_hole() {
     send!(s, time 5, sack_ack(0, &[(3, 6), (1, 2)]));
     // pipe = 10 - 4 - 2 lost + 1 = 5 = cwnd: only the entry retransmission.
     recv!(s, time 5, [seg(&bulk, 0)]);
-    // The retransmission arrives: a partial ACK; no deflation, NextSeg
-    // picks the other lost hole (pipe 8 - 3 - 1 = 4).
+    // The retransmission arrives: a partial ACK; no deflation. It was sent
+    // at 5 ms and delivered in 10 ms: segments 6-9, sent at 0 and not
+    // SACKed by now, are lost too (RFC 8985 §6.2 step 5, reo_wnd 0 in
+    // recovery). NextSeg sends the lost ones in order: pipe 8 - 3 - 5 = 0.
     send!(s, time 15, sack_ack(2, &[(3, 6)]));
-    recv!(s, time 15, [seg(&bulk, 2)]);
+    recv!(s, time 15, [seg(&bulk, 2), seg(&bulk, 6), seg(&bulk, 7), seg(&bulk, 8), seg(&bulk, 9)]);
     assert!(s.recovery.is_some());
     assert_eq!(s.cwnd(), 5 * MSS);
 }
@@ -169,9 +175,30 @@ fn recovery_full_ack_exits() {
     let (mut s, _) = in_recovery();
     send!(s, time 15, peer_ack(10 * MSS));
     assert!(s.recovery.is_none());
-    // RFC 6582 §3.2 step 3 (Reno's exit): min(ssthresh, FlightSize + SMSS).
-    assert_eq!(s.cwnd(), 2 * MSS);
+    // RFC 6675: cwnd stays ssthresh (FlightSize / 2); no deflation to
+    // FlightSize + SMSS, which is NewReno's (RFC 6582 §3.2 step 3).
+    assert_eq!(s.cwnd(), 5 * MSS);
     assert_eq!(s.poll_at(), None);
+}
+
+#[test]
+fn recovery_again_for_loss_at_the_old_recovery_point() {
+    let (mut s, mut bulk) = in_recovery();
+    queue_more(&mut s, &mut bulk, 6);
+    // The full ACK ends recovery exactly at its point (SND.UNA ==
+    // RecoveryPoint); cwnd stays ssthresh = 5 and new data follows.
+    send!(s, time 10, peer_ack(10 * MSS));
+    assert!(s.recovery.is_none());
+    recv!(s, time 10, [seg(&bulk, 10), seg(&bulk, 11), seg(&bulk, 12), seg(&bulk, 13), seg(&bulk, 14)]);
+    // Segment 10, the first byte past the old point, is lost. It was sent
+    // after that recovery began, so RACK's mark starts a new recovery and
+    // it goes at once (it used to wait for the RTO: SND.UNA <= recover
+    // blocked the entry, and outside recovery nothing sends lost data).
+    send!(s, time 15, sack_ack(10, &[(11, 14)]));
+    recv!(s, time 15, [seg(&bulk, 10)]);
+    assert!(s.recovery.is_some());
+    assert_eq!(s.counters.sack_recovery, 2);
+    assert_eq!(s.counters.timeouts, 0);
 }
 
 #[test]
@@ -186,9 +213,10 @@ fn established_lost_retransmission_detected_by_rack() {
     recv!(s, time 7, [seg(&bulk, 11), seg(&bulk, 12), seg(&bulk, 13)]);
     // Three segments sent after the retransmission are SACKed, segment 0
     // is not: the retransmission was lost (RFC 8985 §6.2, by send order).
-    // It goes again now, not after an RTO.
-    send!(s, time 20, sack_ack(0, &[(1, 13)]));
-    recv!(s, time 20, [seg(&bulk, 0)]);
+    // It goes again now, not after an RTO (nor a probe: the probe timer,
+    // armed by the sends at 7 ms, is due at 17 ms).
+    send!(s, time 15, sack_ack(0, &[(1, 13)]));
+    recv!(s, time 15, [seg(&bulk, 0)]);
     assert_eq!(s.counters.timeouts, 0);
     assert_eq!(s.counters.retrans_segs, 2);
 }
@@ -197,20 +225,23 @@ fn established_lost_retransmission_detected_by_rack() {
 fn established_tail_loss_probe_fires() {
     let (mut s, bulk) = sack_socket_sending(3);
     // Segments 1 and 2 (the tail) are lost. The ACK of segment 0 arms
-    // the probe timer: PTO = max(2 * SRTT, 10 ms).
-    send!(s, time 2, peer_ack(MSS));
-    assert_eq!(s.poll_at(), Some(at(12)));
-    recv_nothing!(s, time 11);
+    // the probe timer: PTO = 2 * SRTT + 2 ms = 10 ms (the sample is 4 ms
+    // like SRTT).
+    send!(s, time 4, peer_ack(MSS));
+    assert_eq!(s.poll_at(), Some(at(14)));
+    recv_nothing!(s, time 13);
     // RFC 8985 §7.3: no new data, so the last segment goes again.
-    recv!(s, time 12, [seg(&bulk, 2)]);
+    recv!(s, time 14, [seg(&bulk, 2)]);
     assert_eq!(s.tlp_end, Some(LOCAL_SEQ + 1 + 3 * MSS));
-    // Its SACK shows segment 1 missing; after the reordering window
-    // (1 ms) RACK deems it lost and recovery resends it.
-    send!(s, time 15, sack_ack(1, &[(2, 3)]));
-    recv_nothing!(s, time 15);
-    recv!(s, time 16, [seg(&bulk, 1)]);
+    // Its SACK shows segment 1 missing. Segment 1 was sent at 0, before
+    // the probe, which came back in 4 ms (not sooner than min_RTT, so the
+    // delivery counts, RFC 8985 §6.2 step 2): with a reordering window of
+    // 1 ms it is lost (§6.2) and recovery resends it at once.
+    send!(s, time 18, sack_ack(1, &[(2, 3)]));
+    recv!(s, time 18, [seg(&bulk, 1)]);
     assert_eq!(s.counters.timeouts, 0);
     assert_eq!(s.counters.sack_recovery, 1);
+    assert_eq!(s.counters.tlp_probes, 1);
 }
 
 #[test]
@@ -269,4 +300,71 @@ fn established_dsack_received_counted() {
     send!(s, time 6, sack_ack(2, &[(3, 4), (3, 4)]));
     assert_eq!(s.counters.dsack_recv, 2);
     assert_eq!(s.sacked.ranges().collect::<Vec<_>>(), vec![(MSS, 2 * MSS)]);
+}
+
+#[test]
+fn established_reordering_within_reo_wnd_not_marked_lost() {
+    let (mut s, _) = sack_socket_sending(10);
+    // Segment 1 arrives before segment 0. Segment 0 was sent before it
+    // and is lost only once RACK.rtt (5 ms) + reo_wnd (min_RTT / 4,
+    // 1.25 ms) has passed: the reordering timer is armed for 6.25 ms.
+    send!(s, time 5, sack_ack(0, &[(1, 2)]));
+    recv_nothing!(s, time 5);
+    assert_eq!(s.poll_at(), Some(Instant::from_micros(6250)));
+    assert!(s.txlog.lost_bytes() == 0);
+    // Segment 0 arrives inside the window: not lost, and reordering is
+    // seen (RFC 8985 §6.2 step 3).
+    send!(s, time 5, peer_ack(2 * MSS));
+    recv_nothing!(s, time 6);
+    assert!(s.rack.reordering_seen);
+    assert_eq!((s.counters.retrans_segs, s.counters.sack_recovery), (0, 0));
+}
+
+#[test]
+fn established_dsack_widens_reo_wnd_once_per_round() {
+    let (mut s, _) = sack_socket_sending(4);
+    assert_eq!(s.rack.reo_wnd_mult, 1);
+    // RFC 8985 §6.2 step 4: a D-SACK grows the multiplier, once per round
+    // trip (until SND.UNA passes SND.MAX of the first one).
+    send!(s, time 5, sack_ack(2, &[(0, 1)]));
+    assert_eq!((s.rack.reo_wnd_mult, s.rack.reo_wnd_persist), (2, 16));
+    send!(s, time 6, sack_ack(2, &[(1, 2)]));
+    assert_eq!(s.rack.reo_wnd_mult, 2);
+    assert_eq!(s.counters.dsack_recv, 2);
+}
+
+#[test]
+fn established_rto_skips_sacked_and_rack_repairs_lost_retransmission() {
+    let (mut s, bulk) = sack_socket_sending(10);
+    // Segments 0-4 lost: RACK marks them at once (5 SACKed, reo_wnd 0),
+    // recovery resends them under cwnd = 5.
+    send!(s, time 5, sack_ack(0, &[(5, 10)]));
+    recv!(s, time 5, [seg(&bulk, 0), seg(&bulk, 1), seg(&bulk, 2), seg(&bulk, 3), seg(&bulk, 4)]);
+    // Every retransmission is lost and nothing comes back. The probe
+    // timer runs in recovery too: 2 * SRTT + 2 ms after the sends, the
+    // last segment goes again (RFC 8985 §7.3) and restarts the RTO; a
+    // second probe follows at twice the PTO (RFC 9002 §6.2.1).
+    recv_nothing!(s, time 14);
+    recv!(s, time 15, [seg(&bulk, 9)]);
+    recv_nothing!(s, time 34);
+    recv!(s, time 35, [seg(&bulk, 9)]);
+    assert_eq!(s.counters.tlp_probes, 2);
+    // Both probes are lost too: the RTO, 200 ms after the last.
+    recv_nothing!(s, time 234);
+    // RFC 8985 §6.3: everything not SACKed is lost; cwnd is one segment.
+    recv!(s, time 235, [seg(&bulk, 0)]);
+    assert_eq!(s.counters.timeouts, 1);
+    // Slow start: two more, SACKed segments 5-9 skipped.
+    send!(s, time 240, sack_ack(1, &[(5, 10)]));
+    recv!(s, time 240, [seg(&bulk, 1), seg(&bulk, 2)]);
+    // Segment 2 arrives, segment 1 (sent just before it) does not: RACK
+    // finds the lost retransmission without a second RTO, and the window
+    // (3) takes it and segments 3 and 4.
+    send!(s, time 245, sack_ack(1, &[(2, 3), (5, 10)]));
+    recv!(s, time 245, [seg(&bulk, 1), seg(&bulk, 3), seg(&bulk, 4)]);
+    assert_eq!(s.counters.lost_retransmits, 1);
+    send!(s, time 250, peer_ack(10 * MSS));
+    assert_eq!(s.counters.timeouts, 1);
+    assert!(s.recovery.is_none());
+    assert_eq!(s.poll_at(), None);
 }
