@@ -14,3 +14,4 @@ pub mod conn;
 pub mod date;
 pub mod driver;
 pub mod respond;
+pub mod status;
