@@ -11,7 +11,10 @@
 pub mod access_log;
 pub mod config;
 pub mod conn;
+pub mod control;
 pub mod date;
 pub mod driver;
+pub mod pcap;
 pub mod respond;
 pub mod status;
+pub mod trace;
