@@ -37,7 +37,9 @@ use toml::Spanned;
 
 mod observe;
 
-pub use observe::{ControlConfig, ObserveConfig, PcapConfig, StatusConfig, TraceConfig};
+pub use observe::{
+    ControlConfig, ObserveConfig, PcapConfig, StatusConfig, TraceConfig, DEFAULT_CONTROL_SOCKET,
+};
 
 use crate::conn::h1::{H1Settings, MAX_HEADERS_LIMIT};
 use crate::respond::{CacheRule, Expiry, FollowSymlinks, Redirect, SiteOptions};

@@ -15,6 +15,7 @@ pub mod control;
 pub mod date;
 pub mod driver;
 pub mod pcap;
+pub mod plot;
 pub mod respond;
 pub mod status;
 pub mod trace;

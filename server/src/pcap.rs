@@ -96,6 +96,11 @@ impl PcapWriter {
         }
     }
 
+    /// Whether records wait in the buffer.
+    pub fn has_pending(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
     /// Write buffered records to the file.
     pub fn flush(&mut self) {
         if self.buf.is_empty() {

@@ -90,6 +90,11 @@ impl TraceWriter {
         }
     }
 
+    /// Whether lines wait in the buffer.
+    pub fn has_pending(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
     /// Write buffered lines out.
     pub fn flush(&mut self) {
         if !self.buf.is_empty() {
