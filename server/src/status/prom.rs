@@ -92,16 +92,17 @@ pub fn exposition(s: &Snapshot) -> String {
             "ACK events written to the connection trace.",
             v.trace_events,
         ),
-        (
-            "tapir_uptime_seconds",
-            "gauge",
-            "Seconds since tapir started.",
-            s.uptime.as_secs(),
-        ),
     ] {
         family(&mut out, metric, kind, help);
         let _ = writeln!(out, "{metric} {value}");
     }
+    family(
+        &mut out,
+        "tapir_uptime_seconds",
+        "gauge",
+        "Seconds since tapir started.",
+    );
+    let _ = writeln!(out, "tapir_uptime_seconds {:.3}", s.uptime.as_secs_f64());
     family(
         &mut out,
         "tapir_http_connections",
@@ -296,6 +297,7 @@ mod tests {
         };
         assert_eq!(get("tapir_netstat_TcpExt_ListenOverflows"), 3.0);
         assert_eq!(get("tapir_http_requests_total"), 20.0);
+        assert_eq!(get("tapir_uptime_seconds"), 10.0);
         assert_eq!(get("tapir_tcp_connections{state=\"TIME-WAIT\"}"), 4.0);
         assert_eq!(
             get("tapir_listen_queue_limit{port=\"80\",queue=\"accept\"}"),
