@@ -1416,6 +1416,7 @@ level = "info,netstack=debug"
         assert_eq!(c.http.access_log, AccessLogTarget::Off);
         assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.log, LogConfig::default());
+        assert_eq!(c.observe, ObserveConfig::default());
     }
 
     #[test]

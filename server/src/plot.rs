@@ -96,6 +96,19 @@ pub fn busiest(rows: &[Row]) -> Option<String> {
         .map(|(c, _)| c.to_owned())
 }
 
+/// A step line through `points`: each value holds until the next sample
+/// (a trace is sampled at ACKs; between them nothing changed).
+fn steps(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (t, v) in points {
+        if let Some(&(_, prev)) = out.last() {
+            out.push((t, prev));
+        }
+        out.push((t, v));
+    }
+    out
+}
+
 /// Draw connection `conn` (or the busiest) of `csv` as SVG.
 pub fn plot(csv: &str, conn: Option<&str>, title: Option<&str>) -> Result<String, String> {
     let rows = parse(csv)?;
@@ -160,8 +173,10 @@ pub fn plot(csv: &str, conn: Option<&str>, title: Option<&str>) -> Result<String
         .label("SND.NXT")
         .legend(|(x, y)| Circle::new((x + 10, y), 3, BLUE.filled()));
         seq.draw_series(LineSeries::new(
-            rows.iter()
-                .map(|r| (r.time - t0, r.snd_una as f64 / 1024.0)),
+            steps(
+                rows.iter()
+                    .map(|r| (r.time - t0, r.snd_una as f64 / 1024.0)),
+            ),
             RED.stroke_width(2),
         ))
         .map_err(e)?
@@ -196,31 +211,37 @@ pub fn plot(csv: &str, conn: Option<&str>, title: Option<&str>) -> Result<String
             .draw()
             .map_err(e)?;
         win.draw_series(LineSeries::new(
-            rows.iter().map(|r| (r.time - t0, r.cwnd as f64 / 1024.0)),
+            steps(rows.iter().map(|r| (r.time - t0, r.cwnd as f64 / 1024.0))),
             BLUE.stroke_width(2),
         ))
         .map_err(e)?
         .label("cwnd")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
         win.draw_series(LineSeries::new(
-            rows.iter()
-                .filter_map(|r| r.ssthresh.map(|s| (r.time - t0, s as f64 / 1024.0))),
+            steps(
+                rows.iter()
+                    .filter_map(|r| r.ssthresh.map(|s| (r.time - t0, s as f64 / 1024.0))),
+            ),
             GREEN.stroke_width(2),
         ))
         .map_err(e)?
         .label("ssthresh")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
         win.draw_series(LineSeries::new(
-            rows.iter()
-                .map(|r| (r.time - t0, r.in_flight as f64 / 1024.0)),
+            steps(
+                rows.iter()
+                    .map(|r| (r.time - t0, r.in_flight as f64 / 1024.0)),
+            ),
             BLACK.mix(0.4),
         ))
         .map_err(e)?
         .label("in flight")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
         win.draw_secondary_series(LineSeries::new(
-            rows.iter()
-                .filter_map(|r| r.srtt_ms.map(|s| (r.time - t0, s))),
+            steps(
+                rows.iter()
+                    .filter_map(|r| r.srtt_ms.map(|s| (r.time - t0, s))),
+            ),
             MAGENTA.stroke_width(2),
         ))
         .map_err(e)?
@@ -290,6 +311,15 @@ mod tests {
             plot(&trace(), Some("1.2.3.4:5"), None).unwrap_err(),
             "no events for connection 1.2.3.4:5"
         );
+    }
+
+    #[test]
+    fn step_lines_hold_values_between_samples() {
+        assert_eq!(
+            steps([(0.0, 1.0), (2.0, 5.0), (3.0, 4.0)]),
+            vec![(0.0, 1.0), (2.0, 1.0), (2.0, 5.0), (3.0, 5.0), (3.0, 4.0)]
+        );
+        assert!(steps([]).is_empty());
     }
 
     #[test]

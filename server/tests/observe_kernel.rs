@@ -684,7 +684,7 @@ fn loss_transfer_trace_plots() {
             "-o",
             &out_svg,
             "--title",
-            "tapir: 2 MiB download, 5% loss each way, 20 ms delay (CUBIC, SACK)",
+            "tapir: 2 MiB download over a TAP with 5% loss each way (CUBIC, SACK; RTT about 0.1 ms)",
         ])
         .output()
         .unwrap();
