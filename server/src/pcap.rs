@@ -5,7 +5,7 @@
 //! Contract: [`global_header`] and [`record_header`] are pure and
 //! byte-identical to tcpdump's (tested against a file tcpdump wrote).
 //! [`PcapWriter::record`] is O(frame length): it appends to an in-memory
-//! buffer that goes to the file in whole records (when 64 KiB are buffered,
+//! buffer that goes to the file in whole records (when 1 MiB is buffered,
 //! and on [`PcapWriter::flush`], which the driver calls at least once a
 //! second), so tcpdump and Wireshark can read the file while it grows and
 //! never see half a record. Beyond `max_bytes` the file is rotated: renamed
@@ -21,7 +21,7 @@ pub const SNAPLEN: u32 = 262_144;
 /// LINKTYPE_ETHERNET.
 pub const LINKTYPE_ETHERNET: u32 = 1;
 /// Buffered bytes that trigger a write.
-pub const BUFFER: usize = 64 * 1024;
+pub const BUFFER: usize = 1024 * 1024;
 
 /// The 24-byte file header.
 pub fn global_header() -> [u8; 24] {
