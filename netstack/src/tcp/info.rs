@@ -94,7 +94,8 @@ pub struct TcpInfo {
     pub bytes_acked: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
-    /// Bytes per second acknowledged over the last sample (about one RTT).
+    /// Bytes per second acknowledged over the last sample (at least one
+    /// smoothed RTT and 10 ms with ACKs in it; kept through idle periods).
     pub delivery_rate: u64,
 }
 
@@ -220,8 +221,9 @@ impl InfoTrack {
         if elapsed >= window {
             let acked = t.bytes_acked - t.rate_base;
             let rate = u128::from(acked) * 1_000_000 / elapsed.as_micros().max(1);
-            // Idle periods are not samples of the path.
-            if acked > 0 || elapsed > window * 4 {
+            // A period without ACKs (idle, or application-limited) is no
+            // sample of the path: the last rate stands, as in Linux.
+            if acked > 0 {
                 t.delivery_rate = u32::try_from(rate).unwrap_or(u32::MAX);
             }
             t.rate_at = now;
