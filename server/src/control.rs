@@ -39,7 +39,8 @@ use crate::status::ss::{StateFilter, TableCursor};
 pub const MAX_REQUEST: usize = 1024;
 /// Table rows produced per step while the client keeps reading.
 pub const ROWS_PER_FILL: usize = 512;
-/// Clients served at once; more are refused.
+/// Clients served at once; beyond it a client still silent about its
+/// request is dropped to make room, else the newcomer is refused.
 pub const MAX_CLIENTS: usize = 64;
 
 /// A control request.
@@ -305,8 +306,19 @@ impl ControlServer {
             match self.listener.accept() {
                 Ok((mut stream, _)) => {
                     if self.clients.len() >= MAX_CLIENTS {
-                        let _ = stream.write(b"error: too many control clients\n");
-                        continue;
+                        // A client that never sent its request gives way.
+                        let idle = self
+                            .clients
+                            .iter()
+                            .find(|(_, c)| matches!(c.job, Job::Request))
+                            .map(|(k, _)| k);
+                        match idle {
+                            Some(key) => self.remove(key, registry),
+                            None => {
+                                let _ = stream.write(b"error: too many control clients\n");
+                                continue;
+                            }
+                        }
                     }
                     let entry = self.clients.vacant_entry();
                     let token = Token(self.base + 1 + entry.key());
@@ -479,6 +491,99 @@ mod tests {
         assert!(parse_request("halt")
             .unwrap_err()
             .contains("unknown request \"halt\""));
+    }
+
+    /// A real socket and poll loop: requests are parsed, a table of
+    /// thousands of rows streams to a client that reads slowly, replies
+    /// reach waiting clients, bad requests get `error:`.
+    #[test]
+    fn server_streams_tables_and_answers_requests() {
+        use netstack::iface::{InterfaceConfig, ListenConfig};
+        use netstack::tcp::SocketAddr;
+        use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+        use std::io::{Read, Write};
+        use std::time::Duration;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/ctl.sock");
+        let mut poll = mio::Poll::new().unwrap();
+        let mut server = ControlServer::bind(&path, poll.registry(), 100).unwrap();
+        assert!(
+            ControlServer::bind(&path, poll.registry(), 200).is_err(),
+            "a live socket is not taken over"
+        );
+        let mut iface = Interface::new(InterfaceConfig::new(
+            EthernetAddress([2, 0, 0, 0, 0, 2]),
+            Ipv4Cidr::new(Ipv4Address([10, 7, 0, 2]), 24),
+        ));
+        iface.listen_with(80, ListenConfig::new(8, 8)).unwrap();
+        for i in 0..3000u32 {
+            let remote = SocketAddr::new(
+                Ipv4Address([10, 7, 0, 1 + (i / 20000) as u8]),
+                1 + (i % 20000) as u16,
+            );
+            iface.connect(Instant::ZERO, remote).unwrap();
+        }
+        let client = |line: &'static str, slow: bool| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut s = std::os::unix::net::UnixStream::connect(path).unwrap();
+                s.write_all(line.as_bytes()).unwrap();
+                let mut out = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = s.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    out.extend_from_slice(&buf[..n]);
+                    if slow {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+                String::from_utf8(out).unwrap()
+            })
+        };
+        let table = client("ss all\n", true);
+        let stats = client("stats\n", false);
+        let bad = client("frobnicate\n", false);
+        let mut events = mio::Events::with_capacity(64);
+        let mut answered = 0;
+        // At most 1000 turns of 20 ms (no clock reads outside the driver).
+        let mut turns = 0;
+        while !(table.is_finished() && stats.is_finished() && bad.is_finished()) {
+            turns += 1;
+            assert!(turns < 1000, "control clients did not finish");
+            poll.poll(&mut events, Some(Duration::from_millis(20)))
+                .unwrap();
+            for e in events.iter() {
+                assert!(server.owns(e.token()));
+                for (id, req) in server.handle(
+                    e.token(),
+                    poll.registry(),
+                    &iface,
+                    Instant::ZERO,
+                    Ipv4Addr::new(10, 7, 0, 2),
+                ) {
+                    assert_eq!(req, Request::Stats);
+                    server.reply(id, "Tcp:\n    InSegs 1\n", poll.registry());
+                    answered += 1;
+                }
+            }
+        }
+        let table = table.join().unwrap();
+        assert_eq!(table.lines().count(), 1 + 1 + 3000);
+        assert!(table.lines().nth(1).unwrap().starts_with("LISTEN"));
+        assert_eq!(table.matches("SYN-SENT").count(), 3000);
+        assert_eq!(stats.join().unwrap(), "Tcp:\n    InSegs 1\n");
+        assert!(bad
+            .join()
+            .unwrap()
+            .starts_with("error: unknown request \"frobnicate\""));
+        assert_eq!(answered, 1);
+        assert!(server.clients.is_empty(), "every client was closed");
+        server.unlink();
+        assert!(!path.exists());
     }
 
     fn config(text: &str) -> Config {
