@@ -310,6 +310,16 @@ fn time_wait_rows_match_the_tw_counter() {
     ]);
     let report = parse_wrk(&text(&out.stdout));
     assert!(report.requests > 100, "{}", report.raw);
+    // Let the last closes settle (wrk's exit resets what it still held).
+    let mut tw = u64::MAX;
+    for _ in 0..20 {
+        thread::sleep(Duration::from_millis(200));
+        let now_tw = stat(&s.cli_ok(&["stats"]), "TcpExt", "TW");
+        if now_tw == tw {
+            break;
+        }
+        tw = now_tw;
+    }
     let table = s.cli_ok(&["ss", "--state", "time-wait"]);
     let rows = table.lines().filter(|l| l.starts_with("TIME-WAIT")).count() as u64;
     let stats = s.cli_ok(&["stats"]);
