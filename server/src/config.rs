@@ -5,7 +5,8 @@
 //! anything else with an error an operator can act on.
 //!
 //! Contract:
-//! - Every table (`[net]`, `[http]`, `[tcp]`, `[log]`) and every key is
+//! - Every table (`[net]`, `[http]`, `[tcp]`, `[log]`, `[control]`,
+//!   `[status]`, `[trace]`) and every key is
 //!   optional; `conf/tapir.toml` documents each key and its default.
 //! - Unknown keys, wrong types and bad values are errors. Their `Display` is
 //!   `PATH:LINE: key `table.key`: what is wrong`, where LINE is the line of
@@ -34,6 +35,12 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod observe;
+
+pub use observe::{
+    ControlConfig, ObserveConfig, PcapConfig, StatusConfig, TraceConfig, DEFAULT_CONTROL_SOCKET,
+};
+
 use crate::conn::h1::{H1Settings, MAX_HEADERS_LIMIT};
 use crate::respond::{CacheRule, Expiry, FollowSymlinks, Redirect, SiteOptions};
 
@@ -50,6 +57,8 @@ pub struct Config {
     pub tcp: TcpKeys,
     /// `[log]`: tracing output.
     pub log: LogConfig,
+    /// `[control]`, `[status]`, `[trace]`, `[net] pcap`: observability.
+    pub observe: ObserveConfig,
 }
 
 /// `[net]`.
@@ -425,6 +434,9 @@ struct RawConfig {
     http: RawHttp,
     tcp: RawTcp,
     log: RawLog,
+    control: observe::RawControl,
+    status: observe::RawStatus,
+    trace: observe::RawTrace,
 }
 
 type Opt<T> = Option<Spanned<T>>;
@@ -437,6 +449,8 @@ struct RawNet {
     addr: Opt<Ipv4Addr>,
     mtu: Opt<u16>,
     gateway: Opt<Ipv4Addr>,
+    pcap: Opt<String>,
+    pcap_max_bytes: Opt<Size>,
 }
 
 #[derive(Deserialize, Default)]
@@ -718,13 +732,15 @@ impl Checker<'_> {
         }
     }
 
-    fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+    fn check(&self, mut raw: RawConfig) -> Result<Config, ConfigError> {
+        let (pcap, pcap_max_bytes) = (raw.net.pcap.take(), raw.net.pcap_max_bytes.take());
         Ok(Config {
             path: self.path.to_owned(),
             net: self.net(raw.net)?,
             http: self.http(raw.http)?,
             tcp: self.tcp(raw.tcp)?,
             log: self.log(raw.log)?,
+            observe: self.observe(pcap, pcap_max_bytes, raw.control, raw.status, raw.trace)?,
         })
     }
 
@@ -1404,6 +1420,7 @@ level = "info,netstack=debug"
         assert_eq!(c.http.access_log, AccessLogTarget::Off);
         assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.log, LogConfig::default());
+        assert_eq!(c.observe, ObserveConfig::default());
     }
 
     #[test]
@@ -1641,12 +1658,12 @@ status = 308
         assert_eq!(
             dir.err("# comment\n[htp]\n"),
             "DIR/tapir.toml:2: key `htp`: unknown key `htp`, expected one of \
-             `net`, `http`, `tcp`, `log`"
+             `net`, `http`, `tcp`, `log`, `control`, `status`, `trace`"
         );
         assert_eq!(
             dir.err("net.mtu = 1500\nnet.speed = 1\n"),
             "DIR/tapir.toml:2: key `net.speed`: unknown key `speed`, expected one of \
-             `tap`, `host_addr`, `addr`, `mtu`, `gateway`"
+             `tap`, `host_addr`, `addr`, `mtu`, `gateway`, `pcap`, `pcap_max_bytes`"
         );
     }
 

@@ -13,7 +13,13 @@
 //!    deadline.
 //!
 //! Signals (as nginx): SIGUSR1 reopens the access log file (rotation),
-//! SIGUSR2 prints the counters, SIGTERM/SIGINT print them and stop.
+//! SIGUSR2 prints the counters, SIGHUP reloads the configuration,
+//! SIGTERM/SIGINT stop gracefully (as `tapir stop`) and print them.
+//!
+//! Observability hooks (the work is in `driver/observe.rs` and the pure
+//! modules it calls): the control socket's events, status pages deferred
+//! by HTTP connections, every frame to the pcap file, ACK traces to the
+//! trace file, request counters and latency, reload and graceful stop.
 //!
 //! Connections are netstack socket handles; mio tokens are only for real
 //! file descriptors (the TAP).
@@ -32,7 +38,7 @@ use netstack::phy::sys::{configure_link, TapDevice};
 use netstack::tcp::{RecvError, State, TcpConfig};
 use netstack::time::Instant;
 use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
-use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, debug_span, info};
 
@@ -41,6 +47,11 @@ use crate::config::{AccessLogTarget, Config};
 use crate::conn::h1::{CloseState, H1Conn, H1Settings, ServeCtx};
 use crate::date::DateCache;
 use crate::respond::{CacheLimits, Site};
+use crate::status::ServerStats;
+
+mod observe;
+
+use observe::Observe;
 
 const TAP: Token = Token(0);
 /// The signal pipe: SIGUSR1 reopens the access log, SIGUSR2 prints the
@@ -59,18 +70,20 @@ const LOG_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 struct Clock {
     start: std::time::Instant,
     start_unix: u64,
+    /// The wall clock at `start`, in microseconds (pcap timestamps).
+    start_unix_micros: u64,
 }
 
 impl Clock {
     #[allow(clippy::disallowed_methods)] // The driver is the one place that reads clocks.
     fn new() -> Clock {
-        let start_unix = SystemTime::now()
+        let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+            .unwrap_or_default();
         Clock {
             start: std::time::Instant::now(),
-            start_unix,
+            start_unix: since_epoch.as_secs(),
+            start_unix_micros: since_epoch.as_micros() as u64,
         }
     }
 
@@ -81,6 +94,10 @@ impl Clock {
 
     fn unix_secs(&self, now: Instant) -> u64 {
         self.start_unix + now.total_micros() / 1_000_000
+    }
+
+    fn unix_micros(&self, now: Instant) -> u64 {
+        self.start_unix_micros + now.total_micros()
     }
 }
 
@@ -93,6 +110,10 @@ struct Conn {
     closing: bool,
     /// Earliest deadline registered in the driver's timer heap.
     timer_at: Option<Instant>,
+    /// Requests counted so far, and when the response in progress began
+    /// (for the request counter and latency histogram).
+    served_seen: u32,
+    request_at: Option<Instant>,
 }
 
 /// Everything the loop owns.
@@ -125,6 +146,10 @@ pub struct Driver {
     log_flushed_at: Instant,
     /// Write errors are reported once per this many (and the first).
     log_errors: u64,
+    /// The server's own counters (requests, latency, pcap, ...).
+    server: ServerStats,
+    /// Control socket, pcap, traces, status pages, reload and stop.
+    observe: Observe,
 }
 
 impl Driver {
@@ -172,7 +197,7 @@ impl Driver {
             };
             io::Error::new(e.kind(), format!("access log {what}: {e}"))
         })?;
-        let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGTERM, SIGINT])?;
+        let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let site = Site::with_options(
@@ -180,6 +205,7 @@ impl Driver {
             config.http.site.clone(),
             CacheLimits::default(),
         )?;
+        let observe = Observe::new(config, poll.registry(), &mut iface)?;
         let clock = Clock::new();
         let mut date = DateCache::default();
         date.update(clock.start_unix);
@@ -194,7 +220,7 @@ impl Driver {
             signals,
             iface,
             site,
-            settings: H1Settings::from_config(&config.http),
+            settings: observe::h1_settings(config),
             date,
             http_port: config.http.port,
             conns: Vec::new(),
@@ -208,6 +234,8 @@ impl Driver {
             log_sink,
             log_flushed_at: Instant::from_micros(0),
             log_errors: 0,
+            server: ServerStats::default(),
+            observe,
         })
     }
 
@@ -215,11 +243,12 @@ impl Driver {
     /// "Statistics").
     pub fn print_stats(&self) {
         eprint!(
-            "tapir stats\n{}Server: OpenConnections {} TimeWaitBuckets {} TapWriteErrors {}\n",
+            "tapir stats\n{}Server: OpenConnections {} TimeWaitBuckets {} TapWriteErrors {} Requests {}\n",
             self.iface.stats(),
             self.open_conns,
             self.iface.time_wait_buckets(),
-            self.tx_errors
+            self.tx_errors,
+            self.server.requests
         );
     }
 
@@ -237,6 +266,7 @@ impl Driver {
             }
             self.serve_events(now);
             self.expire_conn_timers(now);
+            self.answer_status_pages(now);
             if self.open_conns < self.max_connections
                 && self.iface.accept_queue_len(self.http_port) > 0
             {
@@ -245,6 +275,13 @@ impl Driver {
                 self.serve_events(now);
             }
             self.dispatch(now);
+            self.after_dispatch(now);
+            if self.stop_finished(now) {
+                self.print_stats();
+                self.flush_access_log(now);
+                self.finish_stop();
+                return Ok(());
+            }
             let log_due = self.log_flushed_at + LOG_FLUSH_INTERVAL;
             if self.access_log.pending().len() >= FLUSH_AT
                 || (now >= log_due && !self.access_log.pending().is_empty())
@@ -260,10 +297,15 @@ impl Driver {
                 } else {
                     Some(self.log_flushed_at + LOG_FLUSH_INTERVAL)
                 };
-                let deadline = [self.iface.poll_at(), self.next_conn_timer(), log_at]
-                    .into_iter()
-                    .flatten()
-                    .min();
+                let deadline = [
+                    self.iface.poll_at(),
+                    self.next_conn_timer(),
+                    log_at,
+                    self.observe.poll_at(),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
                 let now = self.clock.now();
                 deadline.map(|at| at.saturating_duration_since(now))
             };
@@ -274,6 +316,11 @@ impl Driver {
             }
             if events.iter().any(|e| e.token() == TAP) {
                 tap_backlog = true;
+            }
+            for event in events.iter() {
+                if self.observe.owns(event.token()) {
+                    self.control_event(event.token());
+                }
             }
             if events.iter().any(|e| e.token() == SIGNALS) {
                 let pending: Vec<i32> = self.signals.pending().collect();
@@ -286,12 +333,16 @@ impl Driver {
                         info!("access log reopened");
                         continue;
                     }
-                    self.print_stats();
-                    if signal != SIGUSR2 {
-                        self.flush_access_log(self.clock.now());
-                        info!(signal, "stopping");
-                        return Ok(());
+                    if signal == SIGHUP {
+                        self.reload_logged();
+                        continue;
                     }
+                    if signal == SIGUSR2 {
+                        self.print_stats();
+                        continue;
+                    }
+                    info!(signal, "stopping gracefully");
+                    self.begin_stop(self.clock.now());
                 }
             }
         }
@@ -301,6 +352,7 @@ impl Driver {
     /// so (the first time and every 1000th).
     fn flush_access_log(&mut self, now: Instant) {
         self.log_flushed_at = now;
+        self.observe.flush_files();
         if let Err(e) = self.log_sink.flush(&mut self.access_log) {
             if self.log_errors.checked_rem(1000) == Some(0) {
                 tracing::warn!(error = %e, errors = self.log_errors + 1, "access log write failed; lines dropped");
@@ -314,7 +366,12 @@ impl Driver {
     fn read_frames(&mut self, now: Instant) -> io::Result<bool> {
         for _ in 0..MAX_FRAMES_PER_TURN {
             match self.tap.recv(&mut self.rx_buf) {
-                Ok(n) => self.iface.handle_frame(now, &self.rx_buf[..n]),
+                Ok(n) => {
+                    let frame = &self.rx_buf[..n];
+                    self.observe
+                        .capture(self.clock.unix_micros(now), frame, &mut self.server);
+                    self.iface.handle_frame(now, frame);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -324,13 +381,17 @@ impl Driver {
     }
 
     fn dispatch(&mut self, now: Instant) {
+        let unix_micros = self.clock.unix_micros(now);
         let Driver {
             iface,
             tap,
             tx_errors,
+            observe,
+            server,
             ..
         } = self;
         iface.dispatch(now, |frame| {
+            observe.capture(unix_micros, frame, server);
             if let Err(err) = tap.send(frame) {
                 *tx_errors += 1;
                 debug!(%err, len = frame.len(), "drop: TAP write failed");
@@ -367,11 +428,15 @@ impl Driver {
             Some(self.http_port)
         );
         self.open_conns += 1;
+        self.server.accepts += 1;
+        self.server.handled += 1;
         self.conns[index] = Some(Conn {
             handle,
             http: H1Conn::new(now, &self.settings),
             closing: false,
             timer_at: None,
+            served_seen: 0,
+            request_at: None,
         });
         self.serve(now, handle);
     }
@@ -407,6 +472,8 @@ impl Driver {
             timers,
             reset_timedout,
             access_log,
+            server,
+            observe,
             ..
         } = self;
         let Some(Some(conn)) = conns.get_mut(handle.index() as usize) else {
@@ -477,6 +544,10 @@ impl Driver {
             if gone || !progress {
                 break;
             }
+        }
+        observe::count_requests(conn, server, now);
+        if conn.http.deferred().is_some() {
+            observe.defer(handle);
         }
         let state = iface.socket(handle).map(|s| s.state());
         if gone || matches!(state, None | Some(State::Closed)) {
