@@ -34,7 +34,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     wrk curl nghttp2-client iproute2 iptables iputils-ping tcpdump hping3 \
-    nginx-light procps ca-certificates ethtool openssl python3 >/dev/null
+    nginx-light procps ca-certificates ethtool openssl python3 python3-prometheus-client \
+    chromium fonts-dejavu-core >/dev/null
 
 # Namespaces left by an earlier test run that was killed before it could
 # clean up. Names are tapir-test-PID-N; skip those whose test process is alive

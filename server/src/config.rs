@@ -5,11 +5,12 @@
 //! anything else with an error an operator can act on.
 //!
 //! Contract:
-//! - Every table (`[net]`, `[http]`, `[http2]`, `[tcp]`, `[log]`) and every
-//!   key is optional; `conf/tapir.toml` documents each key and its default.
-//!   `[tls]` is optional too, but its absence means something: no TLS
-//!   listener (an empty `[tls]` table serves HTTPS on 443 with a generated
-//!   self-signed certificate).
+//! - Every table (`[net]`, `[http]`, `[http2]`, `[tcp]`, `[log]`,
+//!   `[control]`, `[status]`, `[trace]`) and every key is optional;
+//!   `conf/tapir.toml` documents each key and its default. `[tls]` is
+//!   optional too, but its absence means something: no TLS listener (an
+//!   empty `[tls]` table serves HTTPS on 443 with a generated self-signed
+//!   certificate).
 //! - Unknown keys, wrong types and bad values are errors. Their `Display` is
 //!   `PATH:LINE: key `table.key`: what is wrong`, where LINE is the line of
 //!   the offending key or value. A semantic error about a key the file does
@@ -37,6 +38,12 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod observe;
+
+pub use observe::{
+    ControlConfig, ObserveConfig, PcapConfig, StatusConfig, TraceConfig, DEFAULT_CONTROL_SOCKET,
+};
+
 use crate::conn::h1::{H1Settings, MAX_HEADERS_LIMIT};
 use crate::respond::{CacheRule, Expiry, FollowSymlinks, Redirect, SiteOptions};
 
@@ -53,6 +60,8 @@ pub struct Config {
     pub tcp: TcpKeys,
     /// `[log]`: tracing output.
     pub log: LogConfig,
+    /// `[control]`, `[status]`, `[trace]`, `[net] pcap`: observability.
+    pub observe: ObserveConfig,
     /// `[tls]`: the HTTPS listener; `None` if the table is absent.
     pub tls: Option<TlsKeys>,
     /// `[http2]`: HTTP/2 limits (over TLS and h2c).
@@ -505,6 +514,9 @@ struct RawConfig {
     http: RawHttp,
     tcp: RawTcp,
     log: RawLog,
+    control: observe::RawControl,
+    status: observe::RawStatus,
+    trace: observe::RawTrace,
     tls: Option<RawTls>,
     http2: RawHttp2,
 }
@@ -551,6 +563,8 @@ struct RawNet {
     addr: Opt<Ipv4Addr>,
     mtu: Opt<u16>,
     gateway: Opt<Ipv4Addr>,
+    pcap: Opt<String>,
+    pcap_max_bytes: Opt<Size>,
 }
 
 #[derive(Deserialize, Default)]
@@ -832,7 +846,8 @@ impl Checker<'_> {
         }
     }
 
-    fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+    fn check(&self, mut raw: RawConfig) -> Result<Config, ConfigError> {
+        let (pcap, pcap_max_bytes) = (raw.net.pcap.take(), raw.net.pcap_max_bytes.take());
         let http = self.http(raw.http)?;
         let tls = match raw.tls {
             Some(t) => Some(self.tls(t, http.port)?),
@@ -844,6 +859,7 @@ impl Checker<'_> {
             http,
             tcp: self.tcp(raw.tcp)?,
             log: self.log(raw.log)?,
+            observe: self.observe(pcap, pcap_max_bytes, raw.control, raw.status, raw.trace)?,
             tls,
             http2: self.http2(raw.http2)?,
         })
@@ -1678,6 +1694,7 @@ level = "info,netstack=debug"
         assert_eq!(c.http.access_log, AccessLogTarget::Off);
         assert_eq!(c.http.site, SiteOptions::default());
         assert_eq!(c.log, LogConfig::default());
+        assert_eq!(c.observe, ObserveConfig::default());
         // The default config serves HTTPS with a generated certificate.
         assert_eq!(
             c.tls,
@@ -2044,12 +2061,12 @@ status = 308
         assert_eq!(
             dir.err("# comment\n[htp]\n"),
             "DIR/tapir.toml:2: key `htp`: unknown key `htp`, expected one of \
-             `net`, `http`, `tcp`, `log`, `tls`, `http2`"
+             `net`, `http`, `tcp`, `log`, `control`, `status`, `trace`, `tls`, `http2`"
         );
         assert_eq!(
             dir.err("net.mtu = 1500\nnet.speed = 1\n"),
             "DIR/tapir.toml:2: key `net.speed`: unknown key `speed`, expected one of \
-             `tap`, `host_addr`, `addr`, `mtu`, `gateway`"
+             `tap`, `host_addr`, `addr`, `mtu`, `gateway`, `pcap`, `pcap_max_bytes`"
         );
     }
 

@@ -13,15 +13,20 @@
 //!    deadline.
 //!
 //! Signals (as nginx): SIGUSR1 reopens the access log file (rotation),
-//! SIGUSR2 prints the counters, SIGTERM/SIGINT print them and stop. On
-//! SIGTERM/SIGINT, HTTP/2 connections first get GOAWAY and up to
-//! [`SHUTDOWN_GRACE`] to finish their open streams (RFC 9113 §6.8); no
-//! new connection is accepted meanwhile.
+//! SIGUSR2 prints the counters, SIGHUP reloads the configuration,
+//! SIGTERM/SIGINT stop gracefully (as `tapir stop`): no new connections,
+//! HTTP/2 connections get GOAWAY (RFC 9113 §6.8), responses in flight
+//! finish, then the counters are printed.
 //!
 //! Listeners: `[http] port` (HTTP/1.1, or h2c when the HTTP/2 preface
 //! comes first) and, with `[tls]`, `[tls] port` (TLS, then HTTP/2 or
 //! HTTP/1.1 by ALPN). The per-kind state machines are in [`crate::conn`];
 //! here they are one [`Proto`] each.
+//!
+//! Observability hooks (the work is in `driver/observe.rs` and the pure
+//! modules it calls): the control socket's events, status pages deferred
+//! by HTTP connections, every frame to the pcap file, ACK traces to the
+//! trace file, request counters and latency, reload and graceful stop.
 //!
 //! Connections are netstack socket handles; mio tokens are only for real
 //! file descriptors (the TAP).
@@ -41,7 +46,7 @@ use netstack::phy::sys::{configure_link, TapDevice};
 use netstack::tcp::{RecvError, State, TcpConfig};
 use netstack::time::Instant;
 use netstack::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
-use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, debug_span, info};
 
@@ -53,6 +58,11 @@ use crate::conn::tls::Outcome;
 use crate::conn::{HttpConn, Proto, TlsConn};
 use crate::date::DateCache;
 use crate::respond::{CacheLimits, Redirect, Site};
+use crate::status::ServerStats;
+
+mod observe;
+
+use observe::Observe;
 
 const TAP: Token = Token(0);
 /// The signal pipe: SIGUSR1 reopens the access log, SIGUSR2 prints the
@@ -65,9 +75,6 @@ const MAX_FRAMES_PER_TURN: usize = 256;
 const MAX_FRAME: usize = 14 + 9000;
 /// Buffered access-log lines are written out at least this often.
 const LOG_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
-/// How long HTTP/2 connections get to finish their streams after GOAWAY
-/// when tapir is stopped.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// TLS and HTTP/2 counters (the `Tls:` line of the statistics).
 #[derive(Debug, Default, Clone, Copy)]
@@ -94,18 +101,20 @@ struct TlsStats {
 struct Clock {
     start: std::time::Instant,
     start_unix: u64,
+    /// The wall clock at `start`, in microseconds (pcap timestamps).
+    start_unix_micros: u64,
 }
 
 impl Clock {
     #[allow(clippy::disallowed_methods)] // The driver is the one place that reads clocks.
     fn new() -> Clock {
-        let start_unix = SystemTime::now()
+        let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+            .unwrap_or_default();
         Clock {
             start: std::time::Instant::now(),
-            start_unix,
+            start_unix: since_epoch.as_secs(),
+            start_unix_micros: since_epoch.as_micros() as u64,
         }
     }
 
@@ -116,6 +125,10 @@ impl Clock {
 
     fn unix_secs(&self, now: Instant) -> u64 {
         self.start_unix + now.total_micros() / 1_000_000
+    }
+
+    fn unix_micros(&self, now: Instant) -> u64 {
+        self.start_unix_micros + now.total_micros()
     }
 }
 
@@ -130,6 +143,10 @@ struct Conn {
     closing: bool,
     /// Earliest deadline registered in the driver's timer heap.
     timer_at: Option<Instant>,
+    /// Requests counted so far, and when the response in progress began
+    /// (for the request counter and latency histogram).
+    served_seen: u64,
+    request_at: Option<Instant>,
 }
 
 /// Everything the loop owns.
@@ -150,8 +167,6 @@ pub struct Driver {
     redirect_site: Option<Site>,
     http2: Http2Keys,
     tls_stats: TlsStats,
-    /// SIGTERM/SIGINT arrived: stop once HTTP/2 streams are done or then.
-    stopping: Option<Instant>,
     /// Connections indexed by socket slot; the handle inside guards reuse.
     conns: Vec<Option<Conn>>,
     timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
@@ -171,6 +186,10 @@ pub struct Driver {
     log_flushed_at: Instant,
     /// Write errors are reported once per this many (and the first).
     log_errors: u64,
+    /// The server's own counters (requests, latency, pcap, ...).
+    server: ServerStats,
+    /// Control socket, pcap, traces, status pages, reload and stop.
+    observe: Observe,
 }
 
 impl Driver {
@@ -252,7 +271,7 @@ impl Driver {
             };
             io::Error::new(e.kind(), format!("access log {what}: {e}"))
         })?;
-        let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGTERM, SIGINT])?;
+        let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let site = Site::with_options(
@@ -260,6 +279,7 @@ impl Driver {
             config.http.site.clone(),
             CacheLimits::default(),
         )?;
+        let observe = Observe::new(config, poll.registry(), &mut iface)?;
         let clock = Clock::new();
         let mut date = DateCache::default();
         date.update(clock.start_unix);
@@ -274,14 +294,13 @@ impl Driver {
             signals,
             iface,
             site,
-            settings: H1Settings::from_config(&config.http),
+            settings: observe::h1_settings(config),
             date,
             http_port: config.http.port,
             tls,
             redirect_site,
             http2: config.http2,
             tls_stats: TlsStats::default(),
-            stopping: None,
             conns: Vec::new(),
             timers: BinaryHeap::new(),
             rx_buf: vec![0; MAX_FRAME],
@@ -293,6 +312,8 @@ impl Driver {
             log_sink,
             log_flushed_at: Instant::from_micros(0),
             log_errors: 0,
+            server: ServerStats::default(),
+            observe,
         })
     }
 
@@ -301,13 +322,14 @@ impl Driver {
     pub fn print_stats(&self) {
         let t = &self.tls_stats;
         eprint!(
-            "tapir stats\n{}Server: OpenConnections {} TimeWaitBuckets {} TapWriteErrors {}\n\
+            "tapir stats\n{}Server: OpenConnections {} TimeWaitBuckets {} TapWriteErrors {} Requests {}\n\
              Tls: Handshakes {} Resumed {} Tls13 {} Tls12 {} AlpnH2 {} HandshakeFailures {} \
              HandshakesAbandoned {} H2cConnections {}\n",
             self.iface.stats(),
             self.open_conns,
             self.iface.time_wait_buckets(),
             self.tx_errors,
+            self.server.requests,
             t.handshakes,
             t.resumed,
             t.tls13,
@@ -333,25 +355,22 @@ impl Driver {
             }
             self.serve_events(now);
             self.expire_conn_timers(now);
-            for port in self.ports() {
-                if self.open_conns < self.max_connections
-                    && self.stopping.is_none()
-                    && self.iface.accept_queue_len(port) > 0
-                {
+            self.answer_status_pages(now);
+            let ports: Vec<u16> = self.ports().collect();
+            for port in ports {
+                if self.open_conns < self.max_connections && self.iface.accept_queue_len(port) > 0 {
                     // Room again after closes: take connections that waited.
                     self.accept_conns(now, port);
                     self.serve_events(now);
                 }
             }
             self.dispatch(now);
-            if let Some(deadline) = self.stopping {
-                let streams_open = self.conns.iter().flatten().any(|c| c.http.is_h2());
-                if !streams_open || now >= deadline {
-                    self.print_stats();
-                    self.flush_access_log(self.clock.now());
-                    info!("stopped");
-                    return Ok(());
-                }
+            self.after_dispatch(now);
+            if self.stop_finished(now) {
+                self.print_stats();
+                self.flush_access_log(now);
+                self.finish_stop();
+                return Ok(());
             }
             let log_due = self.log_flushed_at + LOG_FLUSH_INTERVAL;
             if self.access_log.pending().len() >= FLUSH_AT
@@ -372,7 +391,7 @@ impl Driver {
                     self.iface.poll_at(),
                     self.next_conn_timer(),
                     log_at,
-                    self.stopping,
+                    self.observe.poll_at(),
                 ]
                 .into_iter()
                 .flatten()
@@ -388,6 +407,11 @@ impl Driver {
             if events.iter().any(|e| e.token() == TAP) {
                 tap_backlog = true;
             }
+            for event in events.iter() {
+                if self.observe.owns(event.token()) {
+                    self.control_event(event.token());
+                }
+            }
             if events.iter().any(|e| e.token() == SIGNALS) {
                 let pending: Vec<i32> = self.signals.pending().collect();
                 for signal in pending {
@@ -399,16 +423,16 @@ impl Driver {
                         info!("access log reopened");
                         continue;
                     }
+                    if signal == SIGHUP {
+                        self.reload_logged();
+                        continue;
+                    }
                     if signal == SIGUSR2 {
                         self.print_stats();
                         continue;
                     }
-                    if self.stopping.is_none() {
-                        info!(signal, "stopping: GOAWAY to HTTP/2 connections");
-                        let now = self.clock.now();
-                        self.stopping = Some(now + SHUTDOWN_GRACE);
-                        self.shutdown_conns(now);
-                    }
+                    info!(signal, "stopping gracefully");
+                    self.begin_stop(self.clock.now());
                 }
             }
         }
@@ -418,6 +442,7 @@ impl Driver {
     /// so (the first time and every 1000th).
     fn flush_access_log(&mut self, now: Instant) {
         self.log_flushed_at = now;
+        self.observe.flush_files();
         if let Err(e) = self.log_sink.flush(&mut self.access_log) {
             if self.log_errors.checked_rem(1000) == Some(0) {
                 tracing::warn!(error = %e, errors = self.log_errors + 1, "access log write failed; lines dropped");
@@ -431,7 +456,12 @@ impl Driver {
     fn read_frames(&mut self, now: Instant) -> io::Result<bool> {
         for _ in 0..MAX_FRAMES_PER_TURN {
             match self.tap.recv(&mut self.rx_buf) {
-                Ok(n) => self.iface.handle_frame(now, &self.rx_buf[..n]),
+                Ok(n) => {
+                    let frame = &self.rx_buf[..n];
+                    self.observe
+                        .capture(self.clock.unix_micros(now), frame, &mut self.server);
+                    self.iface.handle_frame(now, frame);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -441,13 +471,17 @@ impl Driver {
     }
 
     fn dispatch(&mut self, now: Instant) {
+        let unix_micros = self.clock.unix_micros(now);
         let Driver {
             iface,
             tap,
             tx_errors,
+            observe,
+            server,
             ..
         } = self;
         iface.dispatch(now, |frame| {
+            observe.capture(unix_micros, frame, server);
             if let Err(err) = tap.send(frame) {
                 *tx_errors += 1;
                 debug!(%err, len = frame.len(), "drop: TAP write failed");
@@ -492,7 +526,7 @@ impl Driver {
 
     /// Accept waiting connections while under `max_connections`.
     fn accept_conns(&mut self, now: Instant, port: u16) {
-        if self.stopping.is_some() {
+        if self.observe.is_stopping() {
             return;
         }
         while self.open_conns < self.max_connections {
@@ -527,12 +561,16 @@ impl Driver {
             }
         };
         self.open_conns += 1;
+        self.server.accepts += 1;
+        self.server.handled += 1;
         self.conns[index] = Some(Conn {
             handle,
             http,
             h2c_counted: false,
             closing: false,
             timer_at: None,
+            served_seen: 0,
+            request_at: None,
         });
         self.serve(now, handle);
     }
@@ -570,6 +608,8 @@ impl Driver {
             reset_timedout,
             access_log,
             tls_stats,
+            server,
+            observe,
             ..
         } = self;
         let Some(Some(conn)) = conns.get_mut(handle.index() as usize) else {
@@ -646,6 +686,10 @@ impl Driver {
             }
         }
         count_outcome(tls_stats, conn);
+        observe::count_requests(conn, server, now);
+        if conn.http.deferred().is_some() {
+            observe.defer(handle);
+        }
         let state = iface.socket(handle).map(|s| s.state());
         if gone || matches!(state, None | Some(State::Closed)) {
             conn.http.handle_reset(&mut ctx);

@@ -12,7 +12,12 @@
 pub mod access_log;
 pub mod config;
 pub mod conn;
+pub mod control;
 pub mod date;
 pub mod driver;
+pub mod pcap;
+pub mod plot;
 pub mod respond;
+pub mod status;
 pub mod tls_setup;
+pub mod trace;

@@ -36,7 +36,8 @@ pub use stats::{ArpStats, EthernetStats, IcmpStats, Ipv4Stats, Stats, TcpStats};
 
 use crate::tcp::syncookie::{self, CookieError};
 use crate::tcp::{
-    FourTuple, RecvError, SendError, SocketAddr, State, TcpConfig, TcpSocket, TimeWaitAction,
+    FourTuple, RecvError, SendError, SocketAddr, State, TcpConfig, TcpInfo, TcpSocket,
+    TimeWaitAction,
 };
 use crate::time::{Duration, Instant};
 use crate::wire::{
@@ -212,6 +213,43 @@ pub struct Interface {
     next_ephemeral: u16,
     time_wait: TimeWaitTable,
     stats: Stats,
+    /// ACK-processing events for `[trace] connections`, while on.
+    trace: Option<Vec<AckTrace>>,
+}
+
+/// A listener's queues against their limits (for `ss` listener rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerInfo {
+    /// The port.
+    pub port: u16,
+    /// Connections in SYN-RECEIVED (the SYN queue) and its limit.
+    pub syn_queue: usize,
+    pub syn_backlog: usize,
+    /// Established connections waiting for `accept` and the limit.
+    pub accept_queue: usize,
+    pub backlog: usize,
+}
+
+/// A connection in TIME-WAIT held as a bucket (released by the
+/// application), for status tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWaitInfo {
+    /// The connection's addresses.
+    pub tuple: FourTuple,
+    /// When TIME-WAIT ends.
+    pub expires_at: Instant,
+}
+
+/// One ACK processed by a connection, with the connection's state after it
+/// (see [`Interface::set_trace`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckTrace {
+    /// When the segment was processed.
+    pub at: Instant,
+    /// The connection.
+    pub handle: SocketHandle,
+    /// Its state afterwards.
+    pub info: TcpInfo,
 }
 
 impl Interface {
@@ -229,6 +267,7 @@ impl Interface {
             next_ephemeral: 32768,
             time_wait: TimeWaitTable::new(config.max_tw_buckets),
             stats: Stats::default(),
+            trace: None,
             config,
         }
     }
@@ -299,6 +338,76 @@ impl Interface {
     /// application; those it still holds are full sockets).
     pub fn time_wait_buckets(&self) -> usize {
         self.time_wait.len()
+    }
+
+    /// Every listener's queue depths and limits, by port.
+    pub fn listeners(&self) -> Vec<ListenerInfo> {
+        let mut out: Vec<ListenerInfo> = self
+            .listeners
+            .iter()
+            .map(|(&port, l)| ListenerInfo {
+                port,
+                syn_queue: l.half_open,
+                syn_backlog: l.config.syn_backlog,
+                accept_queue: l.accept_queue.len(),
+                backlog: l.config.backlog,
+            })
+            .collect();
+        out.sort_by_key(|l| l.port);
+        out
+    }
+
+    /// Stop listening on `port`: new SYNs are answered with RST, half-open
+    /// connections of the listener are reset, and connections still in its
+    /// accept queue are reset too (accept them first to keep them).
+    /// Returns whether a listener was there.
+    pub fn unlisten(&mut self, now: Instant, port: u16) -> bool {
+        if self.listeners.remove(&port).is_none() {
+            return false;
+        }
+        let orphans: Vec<SocketHandle> = self
+            .sockets
+            .iter_slots()
+            .filter(|(_, slot)| slot.owner == Owner::Listener(port))
+            .map(|(handle, _)| handle)
+            .collect();
+        for handle in orphans {
+            if let Some(slot) = self.sockets.get_mut(handle) {
+                slot.owner = Owner::Orphan;
+                slot.socket.abort();
+            }
+            self.sockets.mark_due(handle);
+            self.after_socket_activity(now, handle);
+        }
+        true
+    }
+
+    /// TIME-WAIT buckets whose table key is at least `from`, in key order,
+    /// as `(key, info)`: a cursor like [`SocketSet::infos_from`].
+    pub fn time_wait_from(&self, from: usize) -> impl Iterator<Item = (usize, TimeWaitInfo)> + '_ {
+        self.time_wait.iter_from(from).map(|(key, b)| {
+            (
+                key,
+                TimeWaitInfo {
+                    tuple: b.tuple,
+                    expires_at: b.expires_at,
+                },
+            )
+        })
+    }
+
+    /// Record every ACK a connection processes ([`AckTrace`]) until turned
+    /// off; the owner drains them with [`Interface::take_trace`]. Off by
+    /// default; when on, one push per ACK.
+    pub fn set_trace(&mut self, on: bool) {
+        self.trace = on.then(Vec::new);
+    }
+
+    /// Move the recorded ACK events into `out` (in order).
+    pub fn take_trace(&mut self, out: &mut Vec<AckTrace>) {
+        if let Some(trace) = &mut self.trace {
+            out.append(trace);
+        }
     }
 
     /// Take the next established connection from the listener on `port`.
@@ -817,6 +926,15 @@ impl Interface {
                 self.queue_tcp(eth_src, &tuple, &reply);
             }
             self.after_socket_activity(now, handle);
+            if let (Some(trace), Some(_)) = (&mut self.trace, repr.ack_number) {
+                if let Some(info) = self.sockets.info(handle) {
+                    trace.push(AckTrace {
+                        at: now,
+                        handle,
+                        info,
+                    });
+                }
+            }
             return;
         }
         if let Some(key) = self.time_wait.find(&tuple) {
@@ -1062,6 +1180,7 @@ impl Interface {
         let wakeup = slot.socket.take_wakeup();
         let owner = slot.owner;
         let counters = slot.socket.take_counters();
+        slot.info.track(&slot.socket, now, &counters);
         // Nothing left to send (a final RST or ACK goes out first).
         let quiet = slot.socket.poll_at().is_none_or(|at| at > now);
         if !counters.is_zero() {

@@ -17,7 +17,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use slab::Slab;
 
-use crate::tcp::{FourTuple, State, TcpSocket};
+use crate::tcp::{FourTuple, InfoTrack, State, TcpInfo, TcpSocket};
 use crate::time::Instant;
 
 /// A handle to a connection in the set.
@@ -68,6 +68,16 @@ pub(crate) struct Slot {
     pub(crate) last_state: State,
     /// An app event for this connection is already queued.
     pub(crate) event_queued: bool,
+    /// What `TcpInfo` needs beyond the socket (byte counts, time in state).
+    pub(crate) info: InfoTrack,
+}
+
+impl Slot {
+    fn info(&self) -> TcpInfo {
+        let mut info = self.socket.info();
+        self.info.apply(&mut info);
+        info
+    }
 }
 
 /// All TCP connections of an interface.
@@ -105,6 +115,7 @@ impl SocketSet {
             counted_time_wait: false,
             last_state,
             event_queued: false,
+            info: InfoTrack::default(),
         });
         self.by_tuple.insert(tuple, handle);
         Some(handle)
@@ -159,6 +170,44 @@ impl SocketSet {
                     generation: s.generation,
                 },
                 &s.socket,
+            )
+        })
+    }
+
+    /// A connection's [`TcpInfo`] snapshot, complete with what the set
+    /// tracks beside the socket.
+    pub fn info(&self, handle: SocketHandle) -> Option<TcpInfo> {
+        self.get(handle).map(Slot::info)
+    }
+
+    /// Connections whose slot index is at least `from`, in index order, as
+    /// `(index, handle, info)`: a cursor for tables streamed in pieces
+    /// (resume at the last index + 1). Slots are visited one by one, so a
+    /// caller bounds the work by how many items it takes.
+    pub fn infos_from(
+        &self,
+        from: usize,
+    ) -> impl Iterator<Item = (usize, SocketHandle, TcpInfo)> + '_ {
+        (from..self.slots.capacity()).filter_map(move |i| {
+            self.slots.get(i).map(|s| {
+                let handle = SocketHandle {
+                    index: i as u32,
+                    generation: s.generation,
+                };
+                (i, handle, s.info())
+            })
+        })
+    }
+
+    /// Every slot with its handle (for the interface's own sweeps).
+    pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (SocketHandle, &Slot)> + '_ {
+        self.slots.iter().map(|(i, s)| {
+            (
+                SocketHandle {
+                    index: i as u32,
+                    generation: s.generation,
+                },
+                s,
             )
         })
     }

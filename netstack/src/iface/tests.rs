@@ -661,3 +661,103 @@ fn established_icmp_host_unreachable_does_not_abort() {
     assert_eq!(socket.state(), State::Established);
     assert!(socket.soft_error());
 }
+
+// ===== introspection: TcpInfo, listeners, TIME-WAIT buckets, traces =====
+
+#[test]
+fn info_reports_bytes_windows_rtt_and_time_in_state() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 8));
+    iface.set_trace(true);
+    let (handle, data) = connection_with_data_in_flight(&mut iface);
+    let seg = parse_tcp(&data).1;
+    let info = iface.sockets().info(handle).unwrap();
+    assert_eq!(info.state, State::Established);
+    assert_eq!(info.state_since, Instant::ZERO);
+    assert_eq!(info.send_q, 4000);
+    assert!(info.in_flight >= 1000, "data is in flight: {info:?}");
+    assert_eq!(info.bytes_acked, 0);
+    assert!(info.cwnd >= 10 * 1000, "IW10: {info:?}");
+    // The peer acknowledges everything 20 ms after it was sent.
+    let ack = TcpRepr {
+        control: TcpControl::None,
+        seq_number: TcpSeqNumber(1001),
+        ack_number: Some(seg.seq_number + 4000),
+        max_seg_size: None,
+        timestamp: None,
+        payload: b"GET / HTTP/1.1\r\n\r\n",
+        ..syn(80)
+    };
+    iface.handle_frame(Instant::from_millis(21), &tcp_frame(&ack));
+    emitted(&mut iface, Instant::from_millis(21));
+    let info = iface.sockets().info(handle).unwrap();
+    assert_eq!(info.bytes_acked, 4000);
+    assert_eq!(info.bytes_sent, 4000);
+    assert_eq!(info.bytes_received, 18);
+    assert_eq!(info.recv_q, 18);
+    assert_eq!((info.send_q, info.in_flight), (0, 0));
+    assert_eq!(info.snd_una, 4001, "relative to the ISS, past the SYN");
+    assert!(info.srtt.is_some(), "an RTT sample was taken");
+    assert!(info.delivery_rate > 0, "{info:?}");
+    assert!(info.rcv_wnd > 0 && info.snd_wnd > 0);
+    assert_eq!(
+        info.time_in_state(Instant::from_millis(1021)),
+        Duration::from_millis(1021)
+    );
+    // Every ACK processed was traced.
+    let mut trace = Vec::new();
+    iface.take_trace(&mut trace);
+    assert!(trace.len() >= 2, "{trace:?}");
+    let last = trace.last().unwrap();
+    assert_eq!((last.handle, last.info.snd_una), (handle, 4001));
+    let mut again = Vec::new();
+    iface.take_trace(&mut again);
+    assert!(again.is_empty(), "drained");
+}
+
+#[test]
+fn listener_rows_show_queues_against_limits() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 16));
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    let rows = iface.listeners();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].port, rows[0].syn_queue, rows[0].syn_backlog),
+        (80, 1, 16)
+    );
+    assert_eq!((rows[0].accept_queue, rows[0].backlog), (0, 8));
+    // Unlistening resets the half-open connection and frees it.
+    assert!(iface.unlisten(Instant::ZERO, 80));
+    assert!(iface.listeners().is_empty());
+    let out = tcp_segments(&emitted(&mut iface, Instant::ZERO));
+    assert!(out.iter().any(|s| s.control == TcpControl::Rst), "{out:?}");
+    assert!(iface.sockets().is_empty());
+    assert!(!iface.unlisten(Instant::ZERO, 80));
+}
+
+#[test]
+fn time_wait_buckets_are_listed_with_a_cursor() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 8));
+    connection_in_time_wait(&mut iface);
+    let all: Vec<_> = iface.time_wait_from(0).collect();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].1.tuple.remote.port, 40000);
+    assert!(all[0].1.expires_at > Instant::from_millis(1));
+    assert_eq!(iface.time_wait_from(all[0].0 + 1).count(), 0);
+}
+
+#[test]
+fn connection_cursor_resumes_after_the_last_index() {
+    let mut iface = iface_with_neighbour(ListenConfig::new(8, 8));
+    iface.handle_frame(Instant::ZERO, &tcp_frame(&syn(80)));
+    iface.handle_frame(
+        Instant::ZERO,
+        &tcp_frame(&TcpRepr {
+            src_port: 40001,
+            ..syn(80)
+        }),
+    );
+    let first: Vec<_> = iface.sockets().infos_from(0).take(1).collect();
+    let rest: Vec<_> = iface.sockets().infos_from(first[0].0 + 1).collect();
+    assert_eq!(first.len() + rest.len(), 2);
+    assert_ne!(first[0].2.tuple, rest[0].2.tuple);
+}

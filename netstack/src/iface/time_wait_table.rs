@@ -95,6 +95,14 @@ impl TimeWaitTable {
         self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
+    /// Buckets whose key is at least `from`, in key order.
+    pub(crate) fn iter_from(
+        &self,
+        from: usize,
+    ) -> impl Iterator<Item = (usize, &TimeWaitBucket)> + '_ {
+        (from..self.buckets.capacity()).filter_map(move |k| self.buckets.get(k).map(|b| (k, b)))
+    }
+
     /// Buckets held.
     pub(crate) fn len(&self) -> usize {
         self.buckets.len()

@@ -31,10 +31,12 @@
 //! `input.rs` (segment arrival), `output.rs` (dispatch and timers),
 //! `recovery.rs` (SACK scoreboard and loss detection), `congestion/`
 //! (Reno, CUBIC), `syncookie.rs`, `time_wait.rs` and `time_wait_bucket.rs`,
-//! `rtt.rs`, `stats.rs` (per-connection counters), `state.rs`, `config.rs`.
+//! `rtt.rs`, `stats.rs` (per-connection counters), `info.rs` (`TcpInfo`,
+//! the `ss -ti` snapshot), `state.rs`, `config.rs`.
 
 mod config;
 mod congestion;
+mod info;
 mod input;
 mod output;
 mod recovery;
@@ -53,6 +55,7 @@ use core::fmt;
 
 pub use config::{CongestionAlgorithm, TcpConfig};
 pub use congestion::{initial_window, Congestion, CongestionControl, Cubic, Reno};
+pub use info::{InfoTrack, TcpInfo};
 pub use rtt::RttEstimator;
 pub use socket::{RecvError, SendError, TcpError, TcpSocket};
 pub use state::State;

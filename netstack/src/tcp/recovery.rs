@@ -533,9 +533,7 @@ impl TcpSocket {
         if let Some(at) = self.pto_at {
             if now >= at {
                 self.pto_at = None;
-                if self.tlp_sent < MAX_PROBES
-                    && self.snd_max > self.snd_una
-                    && self.may_send_data()
+                if self.tlp_sent < MAX_PROBES && self.snd_max > self.snd_una && self.may_send_data()
                 {
                     debug!(local = %self.tuple.local, remote = %self.tuple.remote, una = self.snd_una.to_u32(), "tail loss probe");
                     self.tlp_pending = true;

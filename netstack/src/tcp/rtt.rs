@@ -53,6 +53,11 @@ impl RttEstimator {
         self.srtt
     }
 
+    /// RTTVAR (zero before the first sample).
+    pub fn rttvar(&self) -> Duration {
+        self.rttvar
+    }
+
     /// The RTO with backoff applied, at most `rto_max`.
     pub fn rto(&self) -> Duration {
         self.rto

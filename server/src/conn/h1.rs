@@ -88,6 +88,11 @@ pub struct H1Settings {
     /// the connection closed, a longer chunked body closes the connection.
     /// Zero: no limit (`client_max_body_size`, 1 MiB).
     pub max_body_size: u64,
+    /// Requests whose path is this prefix or under it (`[status] path`)
+    /// are not resolved against the site: they wait as a
+    /// [`H1Conn::deferred`] request until the driver answers them with
+    /// [`H1Conn::answer_deferred`] (live status pages). `None`: off.
+    pub deferred_prefix: Option<&'static str>,
 }
 
 impl Default for H1Settings {
@@ -101,6 +106,7 @@ impl Default for H1Settings {
             max_header_size: 32 * 1024,
             max_headers: 100,
             max_body_size: 1024 * 1024,
+            deferred_prefix: None,
         }
     }
 }
@@ -117,6 +123,7 @@ impl H1Settings {
             max_header_size: http.max_header_size,
             max_headers: http.max_headers,
             max_body_size: http.max_body_size,
+            deferred_prefix: None,
         }
     }
 
@@ -124,6 +131,13 @@ impl H1Settings {
     fn body_too_large(&self, len: u64) -> bool {
         self.max_body_size != 0 && len > self.max_body_size
     }
+}
+
+/// Whether `target`'s path is `prefix` or below it (`/_tapir`,
+/// `/_tapir/`, `/_tapir/x?y`, not `/_tapirx`).
+fn under_prefix(target: &[u8], prefix: &[u8]) -> bool {
+    let prefix = prefix.strip_suffix(b"/").unwrap_or(prefix);
+    target.starts_with(prefix) && matches!(target.get(prefix.len()), None | Some(b'/' | b'?'))
 }
 
 /// Where the connection is between requests.
@@ -188,9 +202,25 @@ enum Discard {
     Chunked(ChunkedDiscard),
 }
 
+/// A request left for the driver to answer (see
+/// [`H1Settings::deferred_prefix`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferred {
+    /// The request target as sent (path and query).
+    pub target: Vec<u8>,
+    /// The method was `HEAD`: the answer's body is dropped.
+    pub head: bool,
+    /// The method was `GET` or `HEAD`.
+    pub get_or_head: bool,
+    keep: bool,
+    version: u8,
+}
+
 /// An HTTP/1.1 server connection. See the module docs.
 #[derive(Debug)]
 pub struct H1Conn {
+    /// A request waiting for the driver's answer.
+    deferred: Option<Box<Deferred>>,
     phase: Phase,
     close: CloseState,
     deadline: Option<Instant>,
@@ -220,6 +250,7 @@ impl H1Conn {
     /// first request.
     pub fn new(now: Instant, settings: &H1Settings) -> H1Conn {
         H1Conn {
+            deferred: None,
             phase: Phase::Idle,
             close: CloseState::Open,
             deadline: Some(now + settings.header_timeout),
@@ -308,7 +339,7 @@ impl H1Conn {
     /// Writes pending response bytes into `out` (the send buffer's free
     /// space); returns how many. Call while it returns more than zero.
     pub fn poll_transmit(&mut self, ctx: &mut ServeCtx, out: &mut [u8]) -> usize {
-        if self.phase != Phase::Responding {
+        if self.phase != Phase::Responding || self.deferred.is_some() {
             return 0;
         }
         let mut n = 0;
@@ -409,6 +440,31 @@ impl H1Conn {
     /// What the driver should do with the TCP connection.
     pub fn close_state(&self) -> CloseState {
         self.close
+    }
+
+    /// Waiting between requests (nginx's "Waiting" in `stub_status`).
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Idle && self.close == CloseState::Open
+    }
+
+    /// Part of a request head has arrived (nginx's "Reading").
+    pub fn is_reading(&self) -> bool {
+        self.phase == Phase::Head
+    }
+
+    /// The request waiting for the driver's answer, if any.
+    pub fn deferred(&self) -> Option<&Deferred> {
+        self.deferred.as_deref()
+    }
+
+    /// Answer the [`H1Conn::deferred`] request with `resp` (its body is
+    /// dropped for `HEAD`); the response then goes out as any other.
+    pub fn answer_deferred(&mut self, now: Instant, resp: Response, ctx: &mut ServeCtx) {
+        let Some(d) = self.deferred.take() else {
+            return;
+        };
+        let resp = if d.head { resp.into_head() } else { resp };
+        self.start_response(now, resp, d.keep, d.version, false, ctx);
     }
 
     /// Responses started on this connection (errors included).
@@ -559,6 +615,25 @@ impl H1Conn {
         let mut request = Request::new(Method::from_bytes(method.as_bytes()), target.as_bytes());
         for h in req.headers.iter() {
             request.add_field(h.name.as_bytes(), h.value);
+        }
+        if let Some(prefix) = ctx.settings.deferred_prefix {
+            if under_prefix(target.as_bytes(), prefix.as_bytes()) {
+                let m = Method::from_bytes(method.as_bytes());
+                self.deferred = Some(Box::new(Deferred {
+                    target: target.as_bytes().to_vec(),
+                    head: method == "HEAD",
+                    get_or_head: m.is_get_or_head(),
+                    keep,
+                    version,
+                }));
+                self.wbuf.clear();
+                self.wpos = 0;
+                self.body = Body::Empty;
+                self.body_sent = 0;
+                self.phase = Phase::Responding;
+                self.deadline = Some(now + ctx.settings.send_timeout);
+                return;
+            }
         }
         let resp = ctx.site.resolve(&request, ctx.now_unix_secs);
         trace!(
@@ -1525,6 +1600,61 @@ mod tests {
         h.advance(Duration::from_secs(1));
         assert_eq!(h.take(), "");
         assert_eq!(h.conn.close_state(), CloseState::Timeout);
+    }
+
+    #[test]
+    fn requests_under_the_deferred_prefix_wait_for_the_driver() {
+        let settings = H1Settings {
+            deferred_prefix: Some("/_tapir"),
+            ..H1Settings::default()
+        };
+        let mut h = Harness::with(settings, 64 * 1024);
+        // Not under the prefix: served from the site as usual.
+        h.send(b"GET /_tapirx HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert!(h.take().starts_with("HTTP/1.1 404"));
+        // Under it: nothing goes out, and a pipelined request waits too.
+        h.send(b"HEAD /_tapir/status?x=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /index.html HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(h.take(), "");
+        let d = h.conn.deferred().unwrap().clone();
+        assert_eq!(
+            (d.target.as_slice(), d.head, d.get_or_head),
+            (&b"/_tapir/status?x=1"[..], true, true)
+        );
+        assert!(!h.conn.is_idle() && !h.conn.is_reading());
+        let mut ctx = ServeCtx {
+            site: &mut h.site,
+            settings: &h.settings,
+            date: &h.date,
+            now_unix_secs: NOW_UNIX,
+            now: h.now,
+            log: &mut h.log,
+            peer: PEER,
+        };
+        h.conn
+            .answer_deferred(h.now, Response::error(404), &mut ctx);
+        h.pump();
+        let out = h.take();
+        assert!(out.starts_with("HTTP/1.1 404"), "{out}");
+        assert!(
+            out.ends_with(&ok_index("")),
+            "the pipelined request follows: {out}"
+        );
+        assert!(h.conn.deferred().is_none() && h.conn.is_idle());
+    }
+
+    #[test]
+    fn under_prefix_matches_whole_segments() {
+        for (t, yes) in [
+            (&b"/_tapir"[..], true),
+            (b"/_tapir/", true),
+            (b"/_tapir/metrics", true),
+            (b"/_tapir?a", true),
+            (b"/_tapirx", false),
+            (b"/x/_tapir", false),
+        ] {
+            assert_eq!(under_prefix(t, b"/_tapir"), yes, "{t:?}");
+            assert_eq!(under_prefix(t, b"/_tapir/"), yes, "{t:?}");
+        }
     }
 
     #[test]

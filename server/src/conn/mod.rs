@@ -44,9 +44,9 @@ use netstack::time::Instant;
 use crate::access_log::AccessLog;
 use crate::config::Http2Keys;
 use crate::date::DateCache;
-use crate::respond::Site;
+use crate::respond::{Response, Site};
 
-pub use h1::{H1Conn, H1Settings};
+pub use h1::{Deferred, H1Conn, H1Settings};
 pub use h2::H2Conn;
 pub use tls::TlsConn;
 
@@ -157,6 +157,46 @@ impl HttpConn {
         match self {
             HttpConn::H1 { conn, .. } => conn.handle_reset(ctx),
             HttpConn::H2(c) => c.handle_reset(ctx),
+        }
+    }
+
+    /// Requests answered so far on this connection.
+    pub fn requests_served(&self) -> u64 {
+        match self {
+            HttpConn::H1 { conn, .. } => u64::from(conn.requests_served()),
+            HttpConn::H2(c) => c.requests_served(),
+        }
+    }
+
+    /// Between requests with nothing in flight (HTTP/1.1; an HTTP/2
+    /// connection is never closed as idle by a stop: GOAWAY ends it).
+    pub fn is_idle(&self) -> bool {
+        match self {
+            HttpConn::H1 { conn, .. } => conn.is_idle(),
+            HttpConn::H2(_) => false,
+        }
+    }
+
+    /// Reading a request head (HTTP/1.1).
+    pub fn is_reading(&self) -> bool {
+        match self {
+            HttpConn::H1 { conn, .. } => conn.is_reading(),
+            HttpConn::H2(_) => false,
+        }
+    }
+
+    /// A request the driver must answer (status pages; HTTP/1.1 only).
+    pub fn deferred(&self) -> Option<&Deferred> {
+        match self {
+            HttpConn::H1 { conn, .. } => conn.deferred(),
+            HttpConn::H2(_) => None,
+        }
+    }
+
+    /// Answer the deferred request with `resp`.
+    pub fn answer_deferred(&mut self, now: Instant, resp: Response, ctx: &mut ServeCtx) {
+        if let HttpConn::H1 { conn, .. } = self {
+            conn.answer_deferred(now, resp, ctx);
         }
     }
 
@@ -296,6 +336,51 @@ impl Proto {
         match self {
             Proto::Plain(c) => c.close_state(),
             Proto::Tls(c) => c.close_state(),
+        }
+    }
+
+    /// See [`HttpConn::requests_served`].
+    pub fn requests_served(&self) -> u64 {
+        match self {
+            Proto::Plain(c) => c.requests_served(),
+            Proto::Tls(c) => c.http().map_or(0, HttpConn::requests_served),
+        }
+    }
+
+    /// See [`HttpConn::is_idle`] (a TLS connection still in its handshake
+    /// counts as idle).
+    pub fn is_idle(&self) -> bool {
+        match self {
+            Proto::Plain(c) => c.is_idle(),
+            Proto::Tls(c) => c.http().is_none_or(HttpConn::is_idle),
+        }
+    }
+
+    /// See [`HttpConn::is_reading`].
+    pub fn is_reading(&self) -> bool {
+        match self {
+            Proto::Plain(c) => c.is_reading(),
+            Proto::Tls(c) => c.http().is_some_and(HttpConn::is_reading),
+        }
+    }
+
+    /// See [`HttpConn::deferred`].
+    pub fn deferred(&self) -> Option<&Deferred> {
+        match self {
+            Proto::Plain(c) => c.deferred(),
+            Proto::Tls(c) => c.http().and_then(HttpConn::deferred),
+        }
+    }
+
+    /// See [`HttpConn::answer_deferred`].
+    pub fn answer_deferred(&mut self, now: Instant, resp: Response, ctx: &mut ServeCtx) {
+        match self {
+            Proto::Plain(c) => c.answer_deferred(now, resp, ctx),
+            Proto::Tls(c) => {
+                if let Some(inner) = c.http_mut() {
+                    inner.answer_deferred(now, resp, ctx);
+                }
+            }
         }
     }
 

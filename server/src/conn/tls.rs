@@ -135,6 +135,11 @@ impl TlsConn {
         self.inner.as_ref()
     }
 
+    /// The protocol inside, mutably (to answer a deferred request).
+    pub fn http_mut(&mut self) -> Option<&mut HttpConn> {
+        self.inner.as_mut()
+    }
+
     /// TLS records from the peer; returns how many bytes were taken.
     pub fn handle_input(&mut self, now: Instant, data: &[u8], ctx: &mut ServeCtx) -> usize {
         if self.close != CloseState::Open || self.peer_eof || self.linger_until.is_some() {
