@@ -582,7 +582,18 @@ impl Driver {
                 self.open_conns -= 1;
             }
         }
-        self.iface.release(handle);
+        // Input the HTTP side left unread (the rest of a refused body, a
+        // smuggled request) means the client is still sending: close
+        // lingering (nginx `lingering_close`), so that its input does not
+        // turn the close into a RST that destroys the response still in the
+        // send buffer. Otherwise a plain release: data after it gets the
+        // RST of RFC 1122 §4.2.2.13, as from Linux under nginx.
+        let unread = self.iface.socket(handle).map_or(0, |s| s.recv_queue());
+        if unread > 0 {
+            self.iface.release_discarding(handle);
+        } else {
+            self.iface.release(handle);
+        }
     }
 
     /// Run one connection's HTTP state machine against its socket: read

@@ -539,6 +539,17 @@ impl Interface {
         }
     }
 
+    /// Like [`release`](Self::release), as a lingering close: input from now
+    /// on is acknowledged and discarded rather than answered with RST (see
+    /// `TcpSocket::release_discarding`).
+    pub fn release_discarding(&mut self, handle: SocketHandle) {
+        if let Some(slot) = self.sockets.get_mut(handle) {
+            slot.owner = Owner::Orphan;
+            slot.socket.release_discarding();
+            self.sockets.mark_due(handle);
+        }
+    }
+
     /// Set Nagle off (`true`) or on for one connection.
     pub fn set_nodelay(&mut self, handle: SocketHandle, nodelay: bool) {
         if let Some(slot) = self.sockets.get_mut(handle) {

@@ -680,7 +680,7 @@ impl TcpSocket {
             // there is no more text (RFC 9293 §3.10.7.4, seventh step).
             return false;
         }
-        if self.released && !payload.is_empty() {
+        if self.released && !payload.is_empty() && !self.discard_input {
             // RFC 1122 §4.2.2.13: data after the application closed is lost;
             // say so with a RST.
             debug!(local = %self.tuple.local, remote = %self.tuple.remote, "data for a released socket; reset");
@@ -743,6 +743,11 @@ impl TcpSocket {
                     self.rx.enqueue_unallocated(contiguous);
                     self.rcv_nxt += contiguous;
                     self.wakeup = true;
+                    if self.discard_input {
+                        // A lingering close: taken, and thrown away.
+                        let unread = self.rx.len();
+                        self.rx.dequeue_allocated(unread);
+                    }
                 }
             }
             Err(err) => {

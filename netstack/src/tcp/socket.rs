@@ -316,6 +316,9 @@ pub struct TcpSocket {
     pub(super) error: Option<TcpError>,
     /// The application let go; the socket lives on only to finish closing.
     pub(super) released: bool,
+    /// Released with [`TcpSocket::release_discarding`]: input is ACKed and
+    /// thrown away instead of answered with RST (a lingering close).
+    pub(super) discard_input: bool,
     /// A RST is owed (abort, timeout): sent by the next dispatch.
     pub(super) rst_pending: bool,
     /// Events since the owner last took them.
@@ -421,6 +424,7 @@ impl TcpSocket {
             wakeup: false,
             error: None,
             released: false,
+            discard_input: false,
             rst_pending: false,
             counters: TcpCounters::default(),
         };
@@ -833,6 +837,20 @@ impl TcpSocket {
             return;
         }
         self.close();
+    }
+
+    /// Let go like [`release`](Self::release), but as a *lingering close*
+    /// (nginx `lingering_close`): unread data and data arriving later are
+    /// acknowledged and thrown away instead of answered with RST, so a
+    /// response already queued (say, a 413 while the client still sends its
+    /// body) reaches the client before the connection ends. FIN-WAIT-2's
+    /// `fin_timeout` bounds how long this lasts. Use it when the
+    /// application has decided to ignore further input.
+    pub fn release_discarding(&mut self) {
+        self.discard_input = true;
+        let unread = self.rx.len();
+        self.rx.dequeue_allocated(unread);
+        self.release();
     }
 
     /// Whether something the application can act on changed since the last

@@ -1355,6 +1355,22 @@ fn fin_wait_released_data_resets_at_once() {
 }
 
 #[test]
+fn fin_wait_released_discarding_data_is_acked_and_dropped() {
+    let mut s = socket_fin_wait_2();
+    s.release_discarding();
+    // A lingering close: late input is acknowledged and thrown away, no RST.
+    send!(s, time 20, TcpRepr { ack_number: Some(LOCAL_SEQ + 2), ..data(0, b"late") });
+    assert_eq!(s.state(), State::FinWait2);
+    assert_eq!(s.recv_queue(), 0);
+    // Acknowledged like any in-order data (here by the delayed ACK).
+    let out = dispatch_all(&mut s, at(60));
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].control, TcpControl::None);
+    assert_eq!(out[0].ack_number, Some(REMOTE_SEQ + 1 + 4));
+    assert_eq!(s.take_counters().abort_on_data, 0);
+}
+
+#[test]
 fn established_release_sends_fin() {
     let mut s = socket_established();
     s.release();
