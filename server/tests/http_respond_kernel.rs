@@ -21,7 +21,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{curl, default_config, Netns, Tapir, TempDir, TAPIR_ADDR};
+use common::{config_with_root, curl, pattern, Netns, Tapir, TempDir, TAPIR_ADDR};
 
 fn url(path: &str) -> String {
     format!("http://{TAPIR_ADDR}{path}")
@@ -29,33 +29,6 @@ fn url(path: &str) -> String {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A config serving `root`, with `extra` appended after the `[http]` table
-/// (more `[http]` keys, then `[[http.redirect]]` and other sub-tables).
-fn config_with_root(root: &Path, extra: &str) -> String {
-    let base = default_config();
-    let start = base.find("root = ").expect("default config has a root");
-    let end = start + base[start..].find('\n').expect("root line ends");
-    format!(
-        "{}root = \"{}\"{}\n{extra}\n",
-        &base[..start],
-        root.display(),
-        &base[end..]
-    )
-}
-
-/// Deterministic, incompressible-looking content.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x2545_F491;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// Compressible text of at least `len` bytes.

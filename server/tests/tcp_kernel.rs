@@ -16,37 +16,12 @@ use std::thread;
 use std::time::Duration;
 
 use common::{
-    curl, default_config, now, parse_wrk, print_counters, Netns, Tapir, TempDir, TAPIR_ADDR,
+    config_with_root, curl, default_config, now, parse_wrk, pattern, print_counters, Netns, Tapir,
+    TempDir, TAPIR_ADDR,
 };
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A config serving `root` instead of `www/`.
-fn config_with_root(root: &std::path::Path, extra: &str) -> String {
-    let base = default_config();
-    let start = base.find("root = ").expect("default config has a root");
-    let end = start + base[start..].find('\n').expect("root line ends");
-    format!(
-        "{}root = \"{}\"{}\n{extra}",
-        &base[..start],
-        root.display(),
-        &base[end..]
-    )
-}
-
-/// Deterministic, incompressible-looking content.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9E37_79B9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// wrk's latency percentile `pct` (e.g. "99%") in microseconds.

@@ -467,3 +467,31 @@ pub fn print_counters(label: &str, stats: &Counters, names: &[&str]) {
         .collect();
     eprintln!("counters after {label}: {}", shown.join(" "));
 }
+
+/// A config like [`default_config`] serving `root`, with `extra` appended
+/// after the `[http]` table (more `[http]` keys, then sub-tables or other
+/// tables).
+pub fn config_with_root(root: &Path, extra: &str) -> String {
+    let base = default_config();
+    let start = base.find("root = ").expect("default config has a root");
+    let end = start + base[start..].find('\n').expect("root line ends");
+    format!(
+        "{}root = \"{}\"{}\n{extra}\n",
+        &base[..start],
+        root.display(),
+        &base[end..]
+    )
+}
+
+/// Deterministic, incompressible-looking content (xorshift32).
+pub fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x2545_F491;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
