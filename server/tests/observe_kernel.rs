@@ -651,24 +651,7 @@ fn loss_transfer_trace_plots() {
     s.write_config(&config);
     let ns = Netns::new("tapir-test");
     let _tapir = Tapir::start(&ns, &config);
-    for chain in [["INPUT", "-i"], ["OUTPUT", "-o"]] {
-        let out = ns.exec(&[
-            "iptables",
-            "-A",
-            chain[0],
-            chain[1],
-            "tap0",
-            "-m",
-            "statistic",
-            "--mode",
-            "random",
-            "--probability",
-            "0.05",
-            "-j",
-            "DROP",
-        ]);
-        assert!(out.status.success(), "iptables: {}", text(&out.stderr));
-    }
+    ns.drop_randomly("tap0", "0.05");
     // A 20 ms path makes the graph readable.
     ns.exec(&[
         "tc", "qdisc", "add", "dev", "tap0", "root", "netem", "delay", "20ms",

@@ -47,24 +47,7 @@ fn ten_mib_byte_exact_under_five_percent_loss_both_ways() {
     fs::write(root.path().join("10m.bin"), &body).expect("write fixture");
     let ns = Netns::new("tapir-test");
     let tapir = Tapir::start(&ns, &config_with_root(root.path(), ""));
-    for chain in [["INPUT", "-i"], ["OUTPUT", "-o"]] {
-        let out = ns.exec(&[
-            "iptables",
-            "-A",
-            chain[0],
-            chain[1],
-            "tap0",
-            "-m",
-            "statistic",
-            "--mode",
-            "random",
-            "--probability",
-            "0.05",
-            "-j",
-            "DROP",
-        ]);
-        assert!(out.status.success(), "iptables: {}", text(&out.stderr));
-    }
+    ns.drop_randomly("tap0", "0.05");
     let dest = root.path().join("download");
     let started = now();
     let out = ns.exec(&[

@@ -495,3 +495,32 @@ pub fn pattern(len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+impl Netns {
+    /// Drop packets on `dev` at random with `probability` ("0.05") in both
+    /// directions (`iptables -m statistic`; this kernel has no netem).
+    pub fn drop_randomly(&self, dev: &str, probability: &str) {
+        for (chain, dir) in [("INPUT", "-i"), ("OUTPUT", "-o")] {
+            let out = self.exec(&[
+                "iptables",
+                "-A",
+                chain,
+                dir,
+                dev,
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                "--probability",
+                probability,
+                "-j",
+                "DROP",
+            ]);
+            assert!(
+                out.status.success(),
+                "iptables: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
